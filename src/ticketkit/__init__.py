@@ -1,0 +1,1 @@
+"""ticketkit: an embeddable issue tracking and help-desk ticketing library."""

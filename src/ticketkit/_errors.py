@@ -1,0 +1,83 @@
+"""The errors ticketkit raises on purpose.
+
+Every error is a :class:`TicketkitError`; each message names the bad value and
+says what to do instead.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConflictError",
+    "InvalidCursor",
+    "InvalidWorkflow",
+    "NotFound",
+    "PermissionDenied",
+    "TicketkitError",
+    "TransitionNotAllowed",
+    "ValidationError",
+]
+
+
+class TicketkitError(Exception):
+    """Base class of every error the library raises on purpose."""
+
+
+class ValidationError(TicketkitError, ValueError):
+    """A value given to ticketkit is not acceptable.
+
+    ``field`` names the offending field when there is one, so a form can show
+    the message next to it.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InvalidCursor(ValidationError):
+    """A pagination cursor was tampered with or belongs to another query."""
+
+
+class InvalidWorkflow(ValidationError):
+    """A workflow definition is inconsistent (raised when it is built)."""
+
+
+class NotFound(TicketkitError, LookupError):
+    """No ticket (or comment, attachment) answers to the given key or id."""
+
+
+class TransitionNotAllowed(TicketkitError):
+    """A workflow action cannot be applied to a ticket right now.
+
+    Carries the ticket ``key``, its current ``status``, the ``action`` tried
+    and, when a guard refused, the guard's ``reason``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        key: str | None,
+        status: str,
+        action: str,
+        reason: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.key = key
+        self.status = status
+        self.action = action
+        self.reason = reason
+
+
+class ConflictError(TicketkitError):
+    """A write was based on a stale version of a ticket; nothing was changed."""
+
+    def __init__(self, message: str, *, key: str, expected: int, actual: int) -> None:
+        super().__init__(message)
+        self.key = key
+        self.expected = expected
+        self.actual = actual
+
+
+class PermissionDenied(TicketkitError):
+    """The acting principal may not do this."""

@@ -1,0 +1,82 @@
+"""Checks for the text people type into tickets."""
+
+from __future__ import annotations
+
+import re
+
+from ._errors import ValidationError
+
+__all__ = ["MAX_BODY", "MAX_NAME", "MAX_TITLE", "check_body", "check_name", "check_title"]
+
+MAX_TITLE = 255
+MAX_BODY = 1_000_000
+MAX_NAME = 254
+
+# C0 controls other than tab, newline and carriage return; DEL; C1 controls.
+_BODY_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x9f]")
+# A single-line value may not hold line breaks or tabs either.
+_LINE_CONTROL = re.compile(r"[\x00-\x1f\x7f\x80-\x9f\u2028\u2029]")
+
+
+def _describe(ch: str) -> str:
+    return f"U+{ord(ch):04X}"
+
+
+def check_title(value: object, field: str = "title") -> str:
+    """Return a stripped, single-line title, or raise ``ValidationError``."""
+    if not isinstance(value, str):
+        raise ValidationError(f"{field} must be a string, got {type(value).__name__}", field=field)
+    text = value.strip()
+    if not text:
+        raise ValidationError(f"{field} must not be empty or only white space", field=field)
+    if len(text) > MAX_TITLE:
+        raise ValidationError(
+            f"{field} is {len(text)} characters long; the limit is {MAX_TITLE}", field=field
+        )
+    bad = _LINE_CONTROL.search(text)
+    if bad:
+        raise ValidationError(
+            f"{field} contains the control character {_describe(bad.group())}; "
+            "use plain single-line text",
+            field=field,
+        )
+    return text
+
+
+def check_body(value: object, field: str = "description", *, allow_empty: bool = True) -> str:
+    """Return multi-line text (tabs and line breaks allowed), or raise ``ValidationError``."""
+    if not isinstance(value, str):
+        raise ValidationError(f"{field} must be a string, got {type(value).__name__}", field=field)
+    if not allow_empty and not value.strip():
+        raise ValidationError(f"{field} must not be empty or only white space", field=field)
+    if len(value) > MAX_BODY:
+        raise ValidationError(
+            f"{field} is {len(value)} characters long; the limit is {MAX_BODY}", field=field
+        )
+    bad = _BODY_CONTROL.search(value)
+    if bad:
+        raise ValidationError(
+            f"{field} contains the control character {_describe(bad.group())}; "
+            "remove it (tabs and line breaks are fine)",
+            field=field,
+        )
+    return value
+
+
+def check_name(value: object, field: str) -> str:
+    """Return an identifier for a person, queue or tag: non-empty, one line, no spaces around."""
+    if not isinstance(value, str):
+        raise ValidationError(f"{field} must be a string, got {type(value).__name__}", field=field)
+    text = value.strip()
+    if not text:
+        raise ValidationError(f"{field} must not be empty or only white space", field=field)
+    if len(text) > MAX_NAME:
+        raise ValidationError(
+            f"{field} is {len(text)} characters long; the limit is {MAX_NAME}", field=field
+        )
+    bad = _LINE_CONTROL.search(text)
+    if bad:
+        raise ValidationError(
+            f"{field} contains the control character {_describe(bad.group())}", field=field
+        )
+    return text
