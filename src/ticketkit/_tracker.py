@@ -1,0 +1,538 @@
+"""The Tracker: the one object a host application talks to."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from attrs import evolve
+
+from . import _edits as edits
+from . import _relations as relations
+from ._clock import Clock, SystemClock, ensure_utc
+from ._config import KEY_PATTERN, TrackerConfig
+from ._errors import ConflictError, NotFound, ValidationError
+from ._events import Event, EventType
+from ._history import diff_events, replay, snapshot
+from ._model import Attachment, Comment, LinkKind, Ticket
+from ._query import Condition, Page, Query, check_query
+from ._subscriptions import Subscribers, Subscription
+from ._text import check_name
+from ._guards import TransitionInputs
+from ._workflow import Action, Workflow
+from .storage import Store, Transaction
+
+__all__ = ["Tracker"]
+
+Ref = str | int
+_UNSET = edits.UNSET
+
+
+class Tracker:
+    """Tickets, their workflow and their history, kept in a :class:`~ticketkit.storage.Store`.
+
+    Every write is one transaction of the store: the new ticket state and the
+    events that describe the change are kept together or not at all. Every
+    write takes ``expected_version=``; when the ticket has moved on since,
+    :class:`~ticketkit.ConflictError` is raised and nothing changes.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Clock | None = None,
+        config: TrackerConfig | None = None,
+        **settings: Any,
+    ) -> None:
+        if config is not None and settings:
+            raise ValidationError("pass either config= or individual settings, not both")
+        self.store = store
+        self.clock: Clock = clock or SystemClock()
+        self.config = config or TrackerConfig(**settings)
+        self._subscribers = Subscribers()
+
+    # -- construction ---------------------------------------------------------------
+
+    @classmethod
+    def in_memory(cls, *, clock: Clock | None = None, **settings: Any) -> Tracker:
+        """A tracker on the in-memory reference store (settings as for :class:`TrackerConfig`)."""
+        from .storage.memory import MemoryStore
+
+        return cls(MemoryStore(), clock=clock, **settings)
+
+    @classmethod
+    def from_url(cls, url: str, *, clock: Clock | None = None, **settings: Any) -> Tracker:
+        """A tracker on the store a URL names: ``memory://`` (SQL URLs: the ``sql`` extra)."""
+        if not isinstance(url, str):
+            raise ValidationError(f"a store URL must be a string, got {url!r}")
+        if url.strip() in ("memory://", "memory:"):
+            return cls.in_memory(clock=clock, **settings)
+        scheme = url.split(":", 1)[0]
+        raise ValidationError(
+            f"no store for URL scheme {scheme!r} in this version; use 'memory://' "
+            "(SQL storage is planned)"
+        )
+
+    @property
+    def workflow(self) -> Workflow:
+        return self.config.workflow
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Tracker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Tracker workflow={self.workflow.name!r} store={self.store!r}>"
+
+    # -- reading --------------------------------------------------------------------
+
+    def _ref(self, ref: object) -> Ref:
+        if isinstance(ref, Ticket):
+            return ref.id
+        if isinstance(ref, int) and not isinstance(ref, bool):
+            if ref < 1:
+                raise NotFound(f"no ticket with id {ref}")
+            return ref
+        if not isinstance(ref, str):
+            raise ValidationError(
+                f"a ticket reference is a key such as 'HD-12' or an id, got {ref!r}", field="key"
+            )
+        key = ref.strip().upper()
+        match = KEY_PATTERN.match(key)
+        if match is None:
+            shown = ref if len(ref) <= 40 else ref[:37] + "..."
+            raise ValidationError(
+                f"{shown!r} is not a ticket key; keys look like 'HD-12'", field="key"
+            )
+        if match.group(1) not in self.config.prefixes:
+            raise NotFound(
+                f"no ticket {key}: this tracker's keys begin with "
+                f"{', '.join(sorted(self.config.prefixes))}"
+            )
+        return key
+
+    def _load(self, source: Store | Transaction, ref: object) -> Ticket:
+        resolved = self._ref(ref)
+        ticket = source.get_ticket(resolved)
+        if ticket is None:
+            raise NotFound(f"no ticket {resolved}" if isinstance(resolved, str) else
+                           f"no ticket with id {resolved}")
+        return ticket
+
+    def get(self, ref: Ref) -> Ticket:
+        """The ticket with this key (``"HD-12"``) or id; :class:`NotFound` if none."""
+        return self._load(self.store, ref)
+
+    def history(self, ref: Ref) -> list[Event]:
+        """Every recorded change to the ticket, oldest first."""
+        return self.store.events(self.get(ref).id)
+
+    def as_of(self, ref: Ref, when: datetime) -> Ticket:
+        """The ticket as it was at ``when``, rebuilt from its events."""
+        ticket = self.get(ref)
+        events = self.store.events(ticket.id, until=ensure_utc(when, "when"))
+        if not events:
+            raise NotFound(f"{ticket.key} did not exist yet at {when.isoformat()}")
+        return replay(events)
+
+    def comments(self, ref: Ref, *, internal: bool = True) -> list[Comment]:
+        """The ticket's comments, oldest first; ``internal=False`` leaves out internal notes."""
+        comments = self.store.comments(self.get(ref).id)
+        return comments if internal else [c for c in comments if not c.internal]
+
+    def attachments(self, ref: Ref) -> list[Attachment]:
+        return self.store.attachments(self.get(ref).id)
+
+    def attachment_content(self, attachment_id: int) -> bytes:
+        content = None
+        if isinstance(attachment_id, int) and not isinstance(attachment_id, bool):
+            content = self.store.attachment_content(attachment_id)
+        if content is None:
+            raise NotFound(f"no attachment with id {attachment_id!r}")
+        return content
+
+    def query(
+        self,
+        where: Query | Mapping[str, Any] | Sequence[Condition] | None = None,
+        *,
+        text: str | None = None,
+        order_by: Sequence[str] | str = ("id",),
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page:
+        """Tickets that match, one page at a time.
+
+        ``where`` maps field names (any ticket field, ``tags``, or ``fields.<name>``)
+        to a value or to ``{operator: value}``; ``text`` searches title and
+        description; ``order_by`` names fields, ``-`` first for descending. Pass the
+        page's ``next_cursor`` back unchanged to get the next page.
+        """
+        query = where if isinstance(where, Query) else Query.build(
+            where, text=text, order_by=order_by, limit=limit, cursor=cursor
+        )
+        return self.store.query(check_query(query, self.config.fields))
+
+    def available_actions(self, ref: Ref | Ticket, actor: str) -> list[Action]:
+        """The workflow actions a front end should offer ``actor`` on this ticket now."""
+        ticket = ref if isinstance(ref, Ticket) else self.get(ref)
+        return self.workflow.available_actions(
+            ticket, check_name(actor, "actor"), self.clock.now()
+        )
+
+    # -- events ---------------------------------------------------------------------
+
+    def subscribe(
+        self, callback: Callable[[Event], object], *event_types: EventType | str
+    ) -> Subscription:
+        """Call ``callback(event)`` after each stored change (of the given types, or all).
+
+        Callbacks run after the change is committed; one that raises is logged and
+        never undoes the change or stops the others.
+        """
+        return self._subscribers.add(callback, event_types)
+
+    # -- writing --------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        return ensure_utc(self.clock.now(), "clock.now()")
+
+    @staticmethod
+    def _check_version(ticket: Ticket, expected_version: int | None) -> None:
+        if expected_version is None:
+            return
+        if isinstance(expected_version, bool) or not isinstance(expected_version, int):
+            raise ValidationError(
+                f"expected_version must be a whole number, got {expected_version!r}",
+                field="expected_version",
+            )
+        if expected_version != ticket.version:
+            raise ConflictError(
+                f"{ticket.key} is at version {ticket.version}, not {expected_version}; "
+                "reload it and apply the change again",
+                key=ticket.key,
+                expected=expected_version,
+                actual=ticket.version,
+            )
+
+    def _write(
+        self,
+        ref: Ref,
+        actor: str,
+        expected_version: int | None,
+        change: Callable[[Transaction, Ticket, str, datetime], tuple[Ticket, list[Event]]],
+    ) -> Ticket:
+        """Load, check the version, apply ``change`` and store the result atomically."""
+        actor = check_name(actor, "actor")
+        now = self._now()
+        with self.store.transaction() as tx:
+            current = self._load(tx, ref)
+            self._check_version(current, expected_version)
+            new, events = change(tx, current, actor, now)
+            if not events:
+                return current
+            tx.update_ticket(new, current.version)
+            stored = tx.add_events(events)
+        self._subscribers.publish(stored)
+        return new
+
+    def _field_write(
+        self, ref: Ref, actor: str, expected_version: int | None,
+        edit: Callable[[Ticket, datetime], Ticket],
+        data: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> Ticket:
+        def change(tx: Transaction, current: Ticket, actor: str, now: datetime
+                   ) -> tuple[Ticket, list[Event]]:
+            new = edit(current, now)
+            return new, diff_events(current, new, actor=actor, at=now, data=data)
+
+        return self._write(ref, actor, expected_version, change)
+
+    def open(
+        self,
+        title: str,
+        description: str = "",
+        *,
+        actor: str,
+        reporter: str | None = None,
+        priority: Any = _UNSET,
+        impact: Any = _UNSET,
+        urgency: Any = _UNSET,
+        assignee: str | None = None,
+        queue: str | None = None,
+        tags: Iterable[str] = (),
+        fields: Mapping[str, object] | None = None,
+        watchers: Iterable[str] = (),
+    ) -> Ticket:
+        """Open a ticket in the workflow's initial state; ``reporter`` defaults to ``actor``.
+
+        Give ``priority`` directly, or ``impact`` and ``urgency`` to derive it through
+        the priority matrix.
+        """
+        actor = check_name(actor, "actor")
+        now = self._now()
+        draft = edits.new_ticket(
+            self.config,
+            title=title,
+            description=description,
+            reporter=actor if reporter is None else reporter,
+            now=now,
+            priority=priority,
+            impact=impact,
+            urgency=urgency,
+            assignee=assignee,
+            queue=queue,
+            tags=tags,
+            fields=fields,
+            watchers=watchers,
+        )
+        prefix = self.config.queues[draft.queue]
+        with self.store.transaction() as tx:
+            ticket = tx.create_ticket(draft, prefix)
+            stored = tx.add_events(
+                [
+                    Event(
+                        ticket_id=ticket.id,
+                        ticket_key=ticket.key,
+                        version=1,
+                        type=EventType.OPENED,
+                        actor=actor,
+                        at=now,
+                        data={"ticket": snapshot(ticket)},
+                    )
+                ]
+            )
+        self._subscribers.publish(stored)
+        return ticket
+
+    def update(
+        self,
+        ref: Ref,
+        *,
+        actor: str,
+        expected_version: int | None = None,
+        title: Any = _UNSET,
+        description: Any = _UNSET,
+        priority: Any = _UNSET,
+        impact: Any = _UNSET,
+        urgency: Any = _UNSET,
+        queue: Any = _UNSET,
+        tags: Any = _UNSET,
+        add_tags: Iterable[str] = (),
+        remove_tags: Iterable[str] = (),
+        fields: Mapping[str, object] | None = None,
+    ) -> Ticket:
+        """Change fields; ``fields`` updates custom fields by name (``None`` clears one).
+
+        A change that sets every value to what it already was records nothing and
+        keeps the version.
+        """
+        return self._field_write(
+            ref, actor, expected_version,
+            lambda t, now: edits.edit(
+                self.config, t, now, title=title, description=description, priority=priority,
+                impact=impact, urgency=urgency, queue=queue, tags=tags, add_tags=add_tags,
+                remove_tags=remove_tags, fields=fields,
+            ),
+        )
+
+    def assign(
+        self, ref: Ref, assignee: str | None, *, actor: str, expected_version: int | None = None
+    ) -> Ticket:
+        """Give the ticket to ``assignee`` (``None`` leaves it unassigned)."""
+        return self._field_write(
+            ref, actor, expected_version,
+            lambda t, now: edits.edit(self.config, t, now, assignee=assignee),
+        )
+
+    def transition(
+        self,
+        ref: Ref,
+        action: str,
+        *,
+        actor: str,
+        comment: str | None = None,
+        internal: bool = False,
+        resolution: str | None = None,
+        fields: Mapping[str, object] | None = None,
+        expected_version: int | None = None,
+    ) -> Ticket:
+        """Carry out a workflow action; a ``comment`` given with it is added in the same write.
+
+        :class:`TransitionNotAllowed` when the action does not start from the ticket's
+        status or a guard refuses; :class:`ValidationError` when the action needs a
+        comment, resolution or field that was not given.
+        """
+        if comment is not None:
+            comment = edits.check_comment(comment)
+        inputs = TransitionInputs(comment=comment, resolution=resolution, fields=dict(fields or {}))
+
+        def change(tx: Transaction, current: Ticket, actor: str, now: datetime
+                   ) -> tuple[Ticket, list[Event]]:
+            plan = self.workflow.plan(current, action, actor=actor, now=now, inputs=inputs)
+            extra = sorted(set(inputs.fields) - set(plan.changes))
+            if extra:
+                raise ValidationError(
+                    f"action {action!r} does not take {', '.join(extra)}; change those "
+                    "with update() instead", field=extra[0],
+                )
+            new = edits.after_transition(self.config, current, plan, now)
+            events = diff_events(
+                current, new, actor=actor, at=now,
+                data={"status": {"action": plan.action.name}},
+            )
+            if not any(e.type is EventType.STATUS_CHANGED for e in events):
+                events.insert(0, Event(
+                    ticket_id=new.id, ticket_key=new.key, version=new.version,
+                    type=EventType.STATUS_CHANGED, actor=actor, at=now, field="status",
+                    old=current.status, new=new.status,
+                    data={"action": plan.action.name,
+                          "resolved_at": None if new.resolved_at is None
+                          else new.resolved_at.isoformat()},
+                ))
+            if comment is not None:
+                events.append(self._comment_event(tx, new, comment, actor, now, internal))
+            return new, events
+
+        return self._write(ref, actor, expected_version, change)
+
+    @staticmethod
+    def _comment_event(
+        tx: Transaction, ticket: Ticket, body: str, actor: str, now: datetime, internal: bool
+    ) -> Event:
+        stored = tx.add_comment(
+            Comment(
+                id=0, ticket_id=ticket.id, ticket_key=ticket.key, author=actor, body=body,
+                created=now, internal=bool(internal),
+            )
+        )
+        return Event(
+            ticket_id=ticket.id, ticket_key=ticket.key, version=ticket.version,
+            type=EventType.COMMENTED, actor=actor, at=now,
+            data={"comment_id": stored.id, "internal": stored.internal},
+        )
+
+    def comment(
+        self,
+        ref: Ref,
+        body: str,
+        *,
+        actor: str,
+        internal: bool = False,
+        expected_version: int | None = None,
+    ) -> Comment:
+        """Add a public reply, or with ``internal=True`` a note only agents see."""
+        body = edits.check_comment(body)
+        if not isinstance(internal, bool):
+            raise ValidationError(f"internal must be true or false, got {internal!r}",
+                                  field="internal")
+
+        def change(tx: Transaction, current: Ticket, actor: str, now: datetime
+                   ) -> tuple[Ticket, list[Event]]:
+            new = evolve(current, version=current.version + 1, updated=now)
+            return new, [self._comment_event(tx, new, body, actor, now, internal)]
+
+        ticket = self._write(ref, actor, expected_version, change)
+        return self.store.comments(ticket.id)[-1]
+
+    def attach(
+        self,
+        ref: Ref,
+        filename: str,
+        content: bytes,
+        *,
+        actor: str,
+        media_type: str | None = None,
+        expected_version: int | None = None,
+    ) -> Attachment:
+        """Attach a file; the store keeps the bytes, the ticket records name, type, size, hash."""
+        filename = edits.check_filename(filename)
+        media = edits.check_media_type(media_type, filename)
+        if not isinstance(content, bytes | bytearray | memoryview):
+            raise ValidationError(
+                f"attachment content must be bytes, got {type(content).__name__}",
+                field="content",
+            )
+        data = bytes(content)
+        if len(data) > self.config.max_attachment_size:
+            raise ValidationError(
+                f"attachment {filename!r} is {len(data)} bytes; the limit is "
+                f"{self.config.max_attachment_size}",
+                field="content",
+            )
+        digest = hashlib.sha256(data).hexdigest()
+        added: list[Attachment] = []
+
+        def change(tx: Transaction, current: Ticket, actor: str, now: datetime
+                   ) -> tuple[Ticket, list[Event]]:
+            new = evolve(current, version=current.version + 1, updated=now)
+            meta = tx.add_attachment(
+                Attachment(
+                    id=0, ticket_id=new.id, ticket_key=new.key, filename=filename,
+                    media_type=media, size=len(data), sha256=digest, uploaded_by=actor,
+                    created=now,
+                ),
+                data,
+            )
+            added.append(meta)
+            return new, [Event(
+                ticket_id=new.id, ticket_key=new.key, version=new.version,
+                type=EventType.ATTACHMENT_ADDED, actor=actor, at=now,
+                data={"attachment_id": meta.id, "filename": filename, "media_type": media,
+                      "size": len(data), "sha256": digest},
+            )]
+
+        self._write(ref, actor, expected_version, change)
+        return added[0]
+
+    def watch(self, ref: Ref, who: str, *, actor: str,
+              expected_version: int | None = None) -> Ticket:
+        """Add ``who`` to the people told about changes to this ticket."""
+        who = check_name(who, "watcher")
+        return self._field_write(
+            ref, actor, expected_version,
+            lambda t, now: t if who in t.watchers else evolve(
+                t, watchers=t.watchers | {who}, version=t.version + 1, updated=now),
+        )
+
+    def unwatch(self, ref: Ref, who: str, *, actor: str,
+                expected_version: int | None = None) -> Ticket:
+        who = check_name(who, "watcher")
+        return self._field_write(
+            ref, actor, expected_version,
+            lambda t, now: t if who not in t.watchers else evolve(
+                t, watchers=t.watchers - {who}, version=t.version + 1, updated=now),
+        )
+
+    def link(
+        self, ref: Ref, kind: LinkKind | str, target: Ref, *, actor: str,
+        expected_version: int | None = None,
+    ) -> Ticket:
+        """Link two tickets (``"blocks"``, ``"parent_of"``, …); both record the link.
+
+        Parent links may not form a cycle and a ticket has at most one parent.
+        Linking what is already linked changes nothing.
+        """
+        return relations.link(self, ref, LinkKind.parse(kind), target, actor, expected_version)
+
+    def unlink(
+        self, ref: Ref, kind: LinkKind | str, target: Ref, *, actor: str,
+        expected_version: int | None = None,
+    ) -> Ticket:
+        """Remove a link from both tickets."""
+        return relations.unlink(self, ref, LinkKind.parse(kind), target, actor, expected_version)
+
+    def merge(
+        self, ref: Ref, into: Ref, *, actor: str, expected_version: int | None = None
+    ) -> Ticket:
+        """Merge duplicate ``ref`` into ``into``: the duplicate is closed as a duplicate,
+        linked to the survivor, and its reporter and watchers watch the survivor.
+        Returns the survivor."""
+        return relations.merge(self, ref, into, actor, expected_version)

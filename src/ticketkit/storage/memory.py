@@ -1,0 +1,182 @@
+"""The in-memory store: the reference every other store is tested against."""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+
+from attrs import evolve
+
+from .._errors import ConflictError
+from .._events import Event
+from .._model import Attachment, Comment, Ticket
+from .._query import Page, Query, cursor_of, encode_cursor, matches, sort_key
+
+__all__ = ["MemoryStore"]
+
+
+class _State:
+    """Everything a memory store holds; a transaction stages changes to it."""
+
+    def __init__(self) -> None:
+        self.tickets: dict[int, Ticket] = {}
+        self.ids_by_key: dict[str, int] = {}
+        self.counters: dict[str, int] = {}
+        self.events: dict[int, list[Event]] = {}
+        self.comments: dict[int, list[Comment]] = {}
+        self.attachments: dict[int, Attachment] = {}
+        self.content: dict[int, bytes] = {}
+        self.attachments_by_ticket: dict[int, list[int]] = {}
+        self.last_ids: dict[str, int] = {"ticket": 0, "event": 0, "comment": 0, "attachment": 0}
+
+
+class _MemoryTransaction:
+    """Stages writes; :meth:`_apply` makes them visible all at once."""
+
+    def __init__(self, state: _State) -> None:
+        self._state = state
+        self._tickets: dict[int, Ticket] = {}
+        self._ids_by_key: dict[str, int] = {}
+        self._counters: dict[str, int] = {}
+        self._events: list[Event] = []
+        self._comments: list[Comment] = []
+        self._attachments: list[tuple[Attachment, bytes]] = []
+        self._last_ids = dict(state.last_ids)
+
+    def _next_id(self, kind: str) -> int:
+        self._last_ids[kind] += 1
+        return self._last_ids[kind]
+
+    def create_ticket(self, draft: Ticket, prefix: str) -> Ticket:
+        number = self._counters.get(prefix, self._state.counters.get(prefix, 0)) + 1
+        self._counters[prefix] = number
+        ticket = evolve(draft, id=self._next_id("ticket"), key=f"{prefix}-{number}")
+        self._tickets[ticket.id] = ticket
+        self._ids_by_key[ticket.key] = ticket.id
+        return ticket
+
+    def get_ticket(self, ref: int | str) -> Ticket | None:
+        if isinstance(ref, str):
+            found = self._ids_by_key.get(ref, self._state.ids_by_key.get(ref))
+            if found is None:
+                return None
+            ref = found
+        return self._tickets.get(ref) or self._state.tickets.get(ref)
+
+    def update_ticket(self, ticket: Ticket, expected_version: int) -> None:
+        current = self.get_ticket(ticket.id)
+        if current is None or current.version != expected_version:
+            actual = -1 if current is None else current.version
+            raise ConflictError(
+                f"{ticket.key} is at version {actual}, not {expected_version}; "
+                "reload it and apply the change again",
+                key=ticket.key,
+                expected=expected_version,
+                actual=actual,
+            )
+        self._tickets[ticket.id] = ticket
+
+    def add_events(self, events: Sequence[Event]) -> list[Event]:
+        stored = [evolve(e, id=self._next_id("event")) for e in events]
+        self._events.extend(stored)
+        return stored
+
+    def add_comment(self, comment: Comment) -> Comment:
+        stored = evolve(comment, id=self._next_id("comment"))
+        self._comments.append(stored)
+        return stored
+
+    def add_attachment(self, attachment: Attachment, content: bytes) -> Attachment:
+        stored = evolve(attachment, id=self._next_id("attachment"))
+        self._attachments.append((stored, bytes(content)))
+        return stored
+
+    def _apply(self) -> None:
+        state = self._state
+        state.tickets.update(self._tickets)
+        state.ids_by_key.update(self._ids_by_key)
+        state.counters.update(self._counters)
+        for event in self._events:
+            state.events.setdefault(event.ticket_id, []).append(event)
+        for comment in self._comments:
+            state.comments.setdefault(comment.ticket_id, []).append(comment)
+        for attachment, content in self._attachments:
+            state.attachments[attachment.id] = attachment
+            state.content[attachment.id] = content
+            state.attachments_by_ticket.setdefault(attachment.ticket_id, []).append(attachment.id)
+        state.last_ids = self._last_ids
+
+
+class MemoryStore:
+    """Keeps everything in process memory; thread-safe; lost when the process ends.
+
+    Transactions are serialised by a lock and staged, so a failure inside one
+    leaves the store exactly as it was.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._state = _State()
+
+    @contextmanager
+    def transaction(self) -> Iterator[_MemoryTransaction]:
+        with self._lock:
+            tx = _MemoryTransaction(self._state)
+            yield tx
+            tx._apply()
+
+    def get_ticket(self, ref: int | str) -> Ticket | None:
+        with self._lock:
+            if isinstance(ref, str):
+                found = self._state.ids_by_key.get(ref)
+                if found is None:
+                    return None
+                ref = found
+            return self._state.tickets.get(ref)
+
+    def events(self, ticket_id: int, *, until: datetime | None = None) -> list[Event]:
+        with self._lock:
+            events = list(self._state.events.get(ticket_id, ()))
+        if until is not None:
+            events = [e for e in events if e.at <= until]
+        return events
+
+    def comments(self, ticket_id: int) -> list[Comment]:
+        with self._lock:
+            return list(self._state.comments.get(ticket_id, ()))
+
+    def attachments(self, ticket_id: int) -> list[Attachment]:
+        with self._lock:
+            ids = self._state.attachments_by_ticket.get(ticket_id, ())
+            return [self._state.attachments[i] for i in ids]
+
+    def get_attachment(self, attachment_id: int) -> Attachment | None:
+        with self._lock:
+            return self._state.attachments.get(attachment_id)
+
+    def attachment_content(self, attachment_id: int) -> bytes | None:
+        with self._lock:
+            return self._state.content.get(attachment_id)
+
+    def query(self, query: Query) -> Page:
+        with self._lock:
+            tickets = list(self._state.tickets.values())
+        hits = sorted(
+            (t for t in tickets if matches(t, query)), key=lambda t: sort_key(t, query.order_by)
+        )
+        after = cursor_of(query)
+        start = 0 if after is None else bisect.bisect_right(
+            hits, after, key=lambda t: sort_key(t, query.order_by)
+        )
+        items = tuple(hits[start : start + query.limit])
+        more = start + query.limit < len(hits)
+        return Page(items, encode_cursor(query, items[-1]) if more and items else None)
+
+    def close(self) -> None:
+        """Nothing to release; present so every store can be closed alike."""
+
+    def __repr__(self) -> str:
+        return f"<MemoryStore tickets={len(self._state.tickets)}>"
