@@ -51,7 +51,6 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 __all__ = [
-    "DEFAULT_MATRIX",
     "Action",
     "ActorIsAssignee",
     "Attachment",
@@ -61,6 +60,7 @@ __all__ = [
     "Comment",
     "Condition",
     "ConflictError",
+    "DEFAULT_MATRIX",
     "Event",
     "EventType",
     "FieldDef",
@@ -96,8 +96,9 @@ __all__ = [
     "TransitionNotAllowed",
     "TransitionPlan",
     "Urgency",
-    "Workflow",
+    "ValidationError",
     "WithinDays",
+    "Workflow",
     "__version__",
     "bugtracker",
     "get_workflow",

@@ -31,8 +31,10 @@ class FrozenClock:
     """A clock that stands still until told to move; for tests and replays."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self._now = ensure_utc(start, "start") if start is not None else datetime(
-            2026, 1, 5, 9, 0, tzinfo=UTC
+        self._now = (
+            ensure_utc(start, "start")
+            if start is not None
+            else datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
         )
 
     def now(self) -> datetime:
@@ -57,9 +59,7 @@ class FrozenClock:
 def ensure_utc(value: datetime, name: str = "datetime") -> datetime:
     """Return ``value`` in UTC; refuse naive datetimes, whose meaning is unknown."""
     if not isinstance(value, datetime):
-        raise ValidationError(
-            f"{name} must be a datetime, got {type(value).__name__}", field=name
-        )
+        raise ValidationError(f"{name} must be a datetime, got {type(value).__name__}", field=name)
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValidationError(
             f"{name} {value.isoformat()} is naive; pass a timezone-aware datetime "

@@ -7,10 +7,10 @@ from collections.abc import Mapping, Sequence
 
 from attrs import field, frozen
 
+from ._builtin_workflows import get_workflow
 from ._errors import ValidationError
 from ._fields import FieldDef
 from ._priority import DEFAULT_MATRIX, Priority, PriorityMatrix
-from ._builtin_workflows import get_workflow
 from ._workflow import Workflow
 
 __all__ = ["KEY_PATTERN", "TrackerConfig"]
@@ -35,6 +35,10 @@ def _field_map(value: Sequence[FieldDef] | Mapping[str, FieldDef]) -> Mapping[st
     return result
 
 
+def _priority(value: object) -> Priority:
+    return Priority.parse(value)
+
+
 @frozen
 class TrackerConfig:
     """Everything a tracker needs to know besides its store and clock.
@@ -44,13 +48,13 @@ class TrackerConfig:
     ``default_queue``, whose tickets are keyed with ``prefix``.
     """
 
-    workflow: Workflow = field(default="helpdesk", converter=_workflow)
+    workflow: Workflow = field(factory=lambda: get_workflow("helpdesk"), converter=_workflow)
     prefix: str = "TK"
     queues: Mapping[str, str] = field(factory=dict)
     default_queue: str = "default"
     fields: Mapping[str, FieldDef] = field(factory=dict, converter=_field_map)
     priority_matrix: PriorityMatrix = DEFAULT_MATRIX
-    default_priority: Priority = field(default=Priority.P3, converter=Priority.parse)
+    default_priority: Priority = field(default=Priority.P3, converter=_priority)
     max_attachment_size: int = 25 * 1024 * 1024
 
     def __attrs_post_init__(self) -> None:

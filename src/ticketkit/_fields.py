@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -82,7 +82,7 @@ class FieldDef:
     def validate(self, value: object) -> FieldValue:
         """Return ``value`` in its canonical form, or raise ``ValidationError``."""
         checker = _CHECKERS[self.type]
-        result = checker(self, value)
+        result: FieldValue = checker(self, value)
         if self.type in (FieldType.INT, FieldType.DECIMAL):
             self._check_range(result)  # type: ignore[arg-type]
         return result
@@ -92,8 +92,7 @@ class FieldDef:
         if len(shown) > 60:
             shown = shown[:57] + "..."
         return ValidationError(
-            f"custom field {self.name!r} expects {expected}, got {shown} "
-            f"({type(value).__name__})",
+            f"custom field {self.name!r} expects {expected}, got {shown} ({type(value).__name__})",
             field=self.path,
         )
 
@@ -116,8 +115,7 @@ def _text(fd: FieldDef, value: object) -> str:
     text = check_body(value, fd.path)
     if fd.max_length is not None and len(text) > fd.max_length:
         raise ValidationError(
-            f"custom field {fd.name!r} is limited to {fd.max_length} characters, "
-            f"got {len(text)}",
+            f"custom field {fd.name!r} is limited to {fd.max_length} characters, got {len(text)}",
             field=fd.path,
         )
     return text
@@ -196,7 +194,7 @@ def _user(fd: FieldDef, value: object) -> str:
     return check_name(value, fd.path)
 
 
-_CHECKERS = {
+_CHECKERS: dict[FieldType, Callable[[FieldDef, object], FieldValue]] = {
     FieldType.TEXT: _text,
     FieldType.INT: _int,
     FieldType.DECIMAL: _decimal,

@@ -118,7 +118,7 @@ class Page:
 
 def _parse_op(op: object, name: str) -> Op:
     try:
-        return Op(op)
+        return Op(op)  # type: ignore[arg-type]
     except ValueError:
         ops = ", ".join(o.value for o in Op)
         raise ValidationError(
@@ -178,7 +178,9 @@ def _field_kind(name: str, defs: Mapping[str, FieldDef]) -> tuple[str, FieldDef 
 def _normalise(name: str, fd: FieldDef | None, value: Any) -> Any:
     if fd is not None:
         if fd.type is FieldType.MULTI_CHOICE:
-            return fd.validate([value])[0] if isinstance(value, str) else fd.validate(value)
+            if isinstance(value, str):
+                return fd.validate([value])[0]  # type: ignore[index]
+            return fd.validate(value)
         return fd.validate(value)
     if name == "priority":
         return Priority.parse(value)

@@ -103,7 +103,11 @@ def _events_for(old: Pair, new: Pair, actor: str, now: datetime) -> list[Event]:
 
 
 def link(
-    tracker: Tracker, ref: Ref, kind: LinkKind, target: Ref, actor: str,
+    tracker: Tracker,
+    ref: Ref,
+    kind: LinkKind,
+    target: Ref,
+    actor: str,
     expected_version: int | None,
 ) -> Ticket:
     def plan(tx: Transaction, first: Ticket, second: Ticket, now: datetime) -> Any:
@@ -120,7 +124,11 @@ def link(
 
 
 def unlink(
-    tracker: Tracker, ref: Ref, kind: LinkKind, target: Ref, actor: str,
+    tracker: Tracker,
+    ref: Ref,
+    kind: LinkKind,
+    target: Ref,
+    actor: str,
     expected_version: int | None,
 ) -> Ticket:
     def plan(tx: Transaction, first: Ticket, second: Ticket, now: datetime) -> Any:
@@ -169,8 +177,13 @@ def merge(
         events += diff_events(target, new_target, actor=actor, at=now)
         events.append(
             Event(
-                ticket_id=target.id, ticket_key=target.key, version=new_target.version,
-                type=EventType.MERGED, actor=actor, at=now, data={"source": source.key},
+                ticket_id=target.id,
+                ticket_key=target.key,
+                version=new_target.version,
+                type=EventType.MERGED,
+                actor=actor,
+                at=now,
+                data={"source": source.key},
             )
         )
         return (new_source, new_target), events

@@ -51,9 +51,7 @@ class Subscribers:
                 types.add(EventType(kind))
             except ValueError:
                 known = ", ".join(t.value for t in EventType)
-                raise ValidationError(
-                    f"unknown event type {kind!r}; use one of {known}"
-                ) from None
+                raise ValidationError(f"unknown event type {kind!r}; use one of {known}") from None
         subscription = Subscription(self, callback, frozenset(types) or None)
         with self._lock:
             self._subscriptions.append(subscription)
@@ -77,5 +75,7 @@ class Subscribers:
                 except Exception:
                     logger.exception(
                         "ticketkit subscriber %r failed on %s event of %s; the change is kept",
-                        subscription.callback, event.type.value, event.ticket_key,
+                        subscription.callback,
+                        event.type.value,
+                        event.ticket_key,
                     )

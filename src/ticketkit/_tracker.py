@@ -15,12 +15,12 @@ from ._clock import Clock, SystemClock, ensure_utc
 from ._config import KEY_PATTERN, TrackerConfig
 from ._errors import ConflictError, NotFound, ValidationError
 from ._events import Event, EventType
+from ._guards import TransitionInputs
 from ._history import diff_events, replay, snapshot
 from ._model import Attachment, Comment, LinkKind, Ticket
 from ._query import Condition, Page, Query, check_query
 from ._subscriptions import Subscribers, Subscription
 from ._text import check_name
-from ._guards import TransitionInputs
 from ._workflow import Action, Workflow
 from .storage import Store, Transaction
 
@@ -123,8 +123,11 @@ class Tracker:
         resolved = self._ref(ref)
         ticket = source.get_ticket(resolved)
         if ticket is None:
-            raise NotFound(f"no ticket {resolved}" if isinstance(resolved, str) else
-                           f"no ticket with id {resolved}")
+            raise NotFound(
+                f"no ticket {resolved}"
+                if isinstance(resolved, str)
+                else f"no ticket with id {resolved}"
+            )
         return ticket
 
     def get(self, ref: Ref) -> Ticket:
@@ -175,17 +178,17 @@ class Tracker:
         description; ``order_by`` names fields, ``-`` first for descending. Pass the
         page's ``next_cursor`` back unchanged to get the next page.
         """
-        query = where if isinstance(where, Query) else Query.build(
-            where, text=text, order_by=order_by, limit=limit, cursor=cursor
+        query = (
+            where
+            if isinstance(where, Query)
+            else Query.build(where, text=text, order_by=order_by, limit=limit, cursor=cursor)
         )
         return self.store.query(check_query(query, self.config.fields))
 
     def available_actions(self, ref: Ref | Ticket, actor: str) -> list[Action]:
         """The workflow actions a front end should offer ``actor`` on this ticket now."""
         ticket = ref if isinstance(ref, Ticket) else self.get(ref)
-        return self.workflow.available_actions(
-            ticket, check_name(actor, "actor"), self.clock.now()
-        )
+        return self.workflow.available_actions(ticket, check_name(actor, "actor"), self.clock.now())
 
     # -- events ---------------------------------------------------------------------
 
@@ -244,12 +247,16 @@ class Tracker:
         return new
 
     def _field_write(
-        self, ref: Ref, actor: str, expected_version: int | None,
+        self,
+        ref: Ref,
+        actor: str,
+        expected_version: int | None,
         edit: Callable[[Ticket, datetime], Ticket],
         data: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> Ticket:
-        def change(tx: Transaction, current: Ticket, actor: str, now: datetime
-                   ) -> tuple[Ticket, list[Event]]:
+        def change(
+            tx: Transaction, current: Ticket, actor: str, now: datetime
+        ) -> tuple[Ticket, list[Event]]:
             new = edit(current, now)
             return new, diff_events(current, new, actor=actor, at=now, data=data)
 
@@ -335,11 +342,23 @@ class Tracker:
         keeps the version.
         """
         return self._field_write(
-            ref, actor, expected_version,
+            ref,
+            actor,
+            expected_version,
             lambda t, now: edits.edit(
-                self.config, t, now, title=title, description=description, priority=priority,
-                impact=impact, urgency=urgency, queue=queue, tags=tags, add_tags=add_tags,
-                remove_tags=remove_tags, fields=fields,
+                self.config,
+                t,
+                now,
+                title=title,
+                description=description,
+                priority=priority,
+                impact=impact,
+                urgency=urgency,
+                queue=queue,
+                tags=tags,
+                add_tags=add_tags,
+                remove_tags=remove_tags,
+                fields=fields,
             ),
         )
 
@@ -348,7 +367,9 @@ class Tracker:
     ) -> Ticket:
         """Give the ticket to ``assignee`` (``None`` leaves it unassigned)."""
         return self._field_write(
-            ref, actor, expected_version,
+            ref,
+            actor,
+            expected_version,
             lambda t, now: edits.edit(self.config, t, now, assignee=assignee),
         )
 
@@ -374,29 +395,46 @@ class Tracker:
             comment = edits.check_comment(comment)
         inputs = TransitionInputs(comment=comment, resolution=resolution, fields=dict(fields or {}))
 
-        def change(tx: Transaction, current: Ticket, actor: str, now: datetime
-                   ) -> tuple[Ticket, list[Event]]:
+        def change(
+            tx: Transaction, current: Ticket, actor: str, now: datetime
+        ) -> tuple[Ticket, list[Event]]:
             plan = self.workflow.plan(current, action, actor=actor, now=now, inputs=inputs)
             extra = sorted(set(inputs.fields) - set(plan.changes))
             if extra:
                 raise ValidationError(
                     f"action {action!r} does not take {', '.join(extra)}; change those "
-                    "with update() instead", field=extra[0],
+                    "with update() instead",
+                    field=extra[0],
                 )
             new = edits.after_transition(self.config, current, plan, now)
             events = diff_events(
-                current, new, actor=actor, at=now,
+                current,
+                new,
+                actor=actor,
+                at=now,
                 data={"status": {"action": plan.action.name}},
             )
             if not any(e.type is EventType.STATUS_CHANGED for e in events):
-                events.insert(0, Event(
-                    ticket_id=new.id, ticket_key=new.key, version=new.version,
-                    type=EventType.STATUS_CHANGED, actor=actor, at=now, field="status",
-                    old=current.status, new=new.status,
-                    data={"action": plan.action.name,
-                          "resolved_at": None if new.resolved_at is None
-                          else new.resolved_at.isoformat()},
-                ))
+                events.insert(
+                    0,
+                    Event(
+                        ticket_id=new.id,
+                        ticket_key=new.key,
+                        version=new.version,
+                        type=EventType.STATUS_CHANGED,
+                        actor=actor,
+                        at=now,
+                        field="status",
+                        old=current.status,
+                        new=new.status,
+                        data={
+                            "action": plan.action.name,
+                            "resolved_at": None
+                            if new.resolved_at is None
+                            else new.resolved_at.isoformat(),
+                        },
+                    ),
+                )
             if comment is not None:
                 events.append(self._comment_event(tx, new, comment, actor, now, internal))
             return new, events
@@ -409,13 +447,22 @@ class Tracker:
     ) -> Event:
         stored = tx.add_comment(
             Comment(
-                id=0, ticket_id=ticket.id, ticket_key=ticket.key, author=actor, body=body,
-                created=now, internal=bool(internal),
+                id=0,
+                ticket_id=ticket.id,
+                ticket_key=ticket.key,
+                author=actor,
+                body=body,
+                created=now,
+                internal=bool(internal),
             )
         )
         return Event(
-            ticket_id=ticket.id, ticket_key=ticket.key, version=ticket.version,
-            type=EventType.COMMENTED, actor=actor, at=now,
+            ticket_id=ticket.id,
+            ticket_key=ticket.key,
+            version=ticket.version,
+            type=EventType.COMMENTED,
+            actor=actor,
+            at=now,
             data={"comment_id": stored.id, "internal": stored.internal},
         )
 
@@ -431,11 +478,13 @@ class Tracker:
         """Add a public reply, or with ``internal=True`` a note only agents see."""
         body = edits.check_comment(body)
         if not isinstance(internal, bool):
-            raise ValidationError(f"internal must be true or false, got {internal!r}",
-                                  field="internal")
+            raise ValidationError(
+                f"internal must be true or false, got {internal!r}", field="internal"
+            )
 
-        def change(tx: Transaction, current: Ticket, actor: str, now: datetime
-                   ) -> tuple[Ticket, list[Event]]:
+        def change(
+            tx: Transaction, current: Ticket, actor: str, now: datetime
+        ) -> tuple[Ticket, list[Event]]:
             new = evolve(current, version=current.version + 1, updated=now)
             return new, [self._comment_event(tx, new, body, actor, now, internal)]
 
@@ -470,49 +519,84 @@ class Tracker:
         digest = hashlib.sha256(data).hexdigest()
         added: list[Attachment] = []
 
-        def change(tx: Transaction, current: Ticket, actor: str, now: datetime
-                   ) -> tuple[Ticket, list[Event]]:
+        def change(
+            tx: Transaction, current: Ticket, actor: str, now: datetime
+        ) -> tuple[Ticket, list[Event]]:
             new = evolve(current, version=current.version + 1, updated=now)
             meta = tx.add_attachment(
                 Attachment(
-                    id=0, ticket_id=new.id, ticket_key=new.key, filename=filename,
-                    media_type=media, size=len(data), sha256=digest, uploaded_by=actor,
+                    id=0,
+                    ticket_id=new.id,
+                    ticket_key=new.key,
+                    filename=filename,
+                    media_type=media,
+                    size=len(data),
+                    sha256=digest,
+                    uploaded_by=actor,
                     created=now,
                 ),
                 data,
             )
             added.append(meta)
-            return new, [Event(
-                ticket_id=new.id, ticket_key=new.key, version=new.version,
-                type=EventType.ATTACHMENT_ADDED, actor=actor, at=now,
-                data={"attachment_id": meta.id, "filename": filename, "media_type": media,
-                      "size": len(data), "sha256": digest},
-            )]
+            return new, [
+                Event(
+                    ticket_id=new.id,
+                    ticket_key=new.key,
+                    version=new.version,
+                    type=EventType.ATTACHMENT_ADDED,
+                    actor=actor,
+                    at=now,
+                    data={
+                        "attachment_id": meta.id,
+                        "filename": filename,
+                        "media_type": media,
+                        "size": len(data),
+                        "sha256": digest,
+                    },
+                )
+            ]
 
         self._write(ref, actor, expected_version, change)
         return added[0]
 
-    def watch(self, ref: Ref, who: str, *, actor: str,
-              expected_version: int | None = None) -> Ticket:
+    def watch(
+        self, ref: Ref, who: str, *, actor: str, expected_version: int | None = None
+    ) -> Ticket:
         """Add ``who`` to the people told about changes to this ticket."""
         who = check_name(who, "watcher")
         return self._field_write(
-            ref, actor, expected_version,
-            lambda t, now: t if who in t.watchers else evolve(
-                t, watchers=t.watchers | {who}, version=t.version + 1, updated=now),
+            ref,
+            actor,
+            expected_version,
+            lambda t, now: (
+                t
+                if who in t.watchers
+                else evolve(t, watchers=t.watchers | {who}, version=t.version + 1, updated=now)
+            ),
         )
 
-    def unwatch(self, ref: Ref, who: str, *, actor: str,
-                expected_version: int | None = None) -> Ticket:
+    def unwatch(
+        self, ref: Ref, who: str, *, actor: str, expected_version: int | None = None
+    ) -> Ticket:
         who = check_name(who, "watcher")
         return self._field_write(
-            ref, actor, expected_version,
-            lambda t, now: t if who not in t.watchers else evolve(
-                t, watchers=t.watchers - {who}, version=t.version + 1, updated=now),
+            ref,
+            actor,
+            expected_version,
+            lambda t, now: (
+                t
+                if who not in t.watchers
+                else evolve(t, watchers=t.watchers - {who}, version=t.version + 1, updated=now)
+            ),
         )
 
     def link(
-        self, ref: Ref, kind: LinkKind | str, target: Ref, *, actor: str,
+        self,
+        ref: Ref,
+        kind: LinkKind | str,
+        target: Ref,
+        *,
+        actor: str,
         expected_version: int | None = None,
     ) -> Ticket:
         """Link two tickets (``"blocks"``, ``"parent_of"``, …); both record the link.
@@ -523,7 +607,12 @@ class Tracker:
         return relations.link(self, ref, LinkKind.parse(kind), target, actor, expected_version)
 
     def unlink(
-        self, ref: Ref, kind: LinkKind | str, target: Ref, *, actor: str,
+        self,
+        ref: Ref,
+        kind: LinkKind | str,
+        target: Ref,
+        *,
+        actor: str,
         expected_version: int | None = None,
     ) -> Ticket:
         """Remove a link from both tickets."""

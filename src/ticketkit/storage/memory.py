@@ -168,8 +168,10 @@ class MemoryStore:
             (t for t in tickets if matches(t, query)), key=lambda t: sort_key(t, query.order_by)
         )
         after = cursor_of(query)
-        start = 0 if after is None else bisect.bisect_right(
-            hits, after, key=lambda t: sort_key(t, query.order_by)
+        start = (
+            0
+            if after is None
+            else bisect.bisect_right(hits, after, key=lambda t: sort_key(t, query.order_by))
         )
         items = tuple(hits[start : start + query.limit])
         more = start + query.limit < len(hits)
