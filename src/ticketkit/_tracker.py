@@ -443,7 +443,13 @@ class Tracker:
 
     @staticmethod
     def _comment_event(
-        tx: Transaction, ticket: Ticket, body: str, actor: str, now: datetime, internal: bool
+        tx: Transaction,
+        ticket: Ticket,
+        body: str,
+        actor: str,
+        now: datetime,
+        internal: bool,
+        added: list[Comment] | None = None,
     ) -> Event:
         stored = tx.add_comment(
             Comment(
@@ -456,6 +462,8 @@ class Tracker:
                 internal=bool(internal),
             )
         )
+        if added is not None:
+            added.append(stored)
         return Event(
             ticket_id=ticket.id,
             ticket_key=ticket.key,
@@ -486,10 +494,11 @@ class Tracker:
             tx: Transaction, current: Ticket, actor: str, now: datetime
         ) -> tuple[Ticket, list[Event]]:
             new = evolve(current, version=current.version + 1, updated=now)
-            return new, [self._comment_event(tx, new, body, actor, now, internal)]
+            return new, [self._comment_event(tx, new, body, actor, now, internal, added)]
 
-        ticket = self._write(ref, actor, expected_version, change)
-        return self.store.comments(ticket.id)[-1]
+        added: list[Comment] = []
+        self._write(ref, actor, expected_version, change)
+        return added[0]
 
     def attach(
         self,
