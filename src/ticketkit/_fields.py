@@ -34,6 +34,14 @@ class FieldType(enum.StrEnum):
     USER = "user"
 
 
+def _field_type(value: object) -> FieldType:
+    try:
+        return FieldType(value)
+    except ValueError:
+        known = ", ".join(t.value for t in FieldType)
+        raise ValidationError(f"unknown custom field type {value!r}; use one of {known}") from None
+
+
 def _check_field_name(_: object, __: object, value: str) -> None:
     if not isinstance(value, str) or not _NAME.match(value):
         raise ValidationError(
@@ -52,7 +60,7 @@ class FieldDef:
     """
 
     name: str = field(validator=_check_field_name)
-    type: FieldType = field(converter=FieldType)
+    type: FieldType = field(converter=_field_type)
     label: str = ""
     required: bool = False
     choices: tuple[str, ...] = field(default=(), converter=tuple)
