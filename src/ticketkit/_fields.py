@@ -36,7 +36,7 @@ class FieldType(enum.StrEnum):
 
 def _field_type(value: object) -> FieldType:
     try:
-        return FieldType(value)
+        return FieldType(value)  # type: ignore[arg-type]
     except ValueError:
         known = ", ".join(t.value for t in FieldType)
         raise ValidationError(f"unknown custom field type {value!r}; use one of {known}") from None
