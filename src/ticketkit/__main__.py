@@ -1,0 +1,34 @@
+"""``python -m ticketkit``: commands that need nothing beyond the standard library.
+
+``python -m ticketkit demo [--url URL]`` plays the help-desk demo.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+COMMANDS = {"demo": "show tickets moving through the helpdesk workflow, with their history"}
+
+USAGE = "usage: python -m ticketkit COMMAND [OPTIONS]\n\ncommands:\n" + "".join(
+    f"  {name:<8}{text}\n" for name, text in COMMANDS.items()
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Dispatch to the command named first in ``argv``; return the exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(USAGE, end="")
+        return 0 if args else 2
+    command, rest = args[0], args[1:]
+    if command == "demo":
+        from .demo import main as demo_main
+
+        return demo_main(rest)
+    print(f"unknown command {command!r}\n\n{USAGE}", end="", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

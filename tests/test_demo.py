@@ -1,0 +1,114 @@
+"""``python -m ticketkit demo``: the project's showcase, run as a user would run it."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import pytest
+
+from ticketkit import demo
+from ticketkit.__main__ import main as package_main
+
+
+def squeeze(text: str) -> str:
+    """``text`` with each run of spaces made one, so column widths do not matter."""
+    return "\n".join(" ".join(line.split()) for line in text.splitlines())
+
+
+def run_module(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ticketkit", *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def output() -> str:
+    result = run_module("demo")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def squeezed(output: str) -> str:
+    return squeeze(output)
+
+
+class TestDemo:
+    def test_status_changes(self, squeezed: str) -> None:
+        """Each step says which workflow action moved which ticket from where to where."""
+        for line in (
+            "Mon 05 Jan 09:10 HD-1 alice start: new → open",
+            "HD-1 alice wait_for_customer: open → pending_customer, with a reply",
+            "HD-1 bob@example.com customer_replied: pending_customer → open, with a reply",
+            "HD-1 alice resolve: open → resolved, with a reply",
+            "Tue 06 Jan 11:40 HD-1 alice close: resolved → closed",
+            "HD-2 carol@example.com reopen: resolved → open",
+            "HD-4 alice merged into HD-1 as a duplicate: new → closed",
+        ):
+            assert line in squeezed
+
+    def test_internal_note_and_late_reopen(self, squeezed: str) -> None:
+        """The internal note is shown, and a reopen after the window is refused with the reason."""
+        assert "HD-1 alice internal note 'Relay queue holds 40k" in squeezed
+        assert "Fri 16 Jan 16:40 HD-3 dave@example.com reopen refused:" in squeezed
+        assert "allowed only within 7 days of resolution" in squeezed
+
+    def test_table(self, output: str) -> None:
+        """The table lists every ticket with its final status, priority and assignee."""
+        table = output.split("\nTickets\n", 1)[1].split("\nHistory", 1)[0]
+        rows = [line.split() for line in table.strip().splitlines()]
+        assert rows[0] == ["KEY", "STATUS", "PRIO", "ASSIGNEE", "RESOLUTION", "TITLE"]
+        assert [row[:5] for row in rows[1:]] == [
+            ["HD-1", "closed", "P1", "alice", "–"],
+            ["HD-2", "closed", "P3", "sam", "–"],
+            ["HD-3", "closed", "P5", "–", "–"],
+            ["HD-4", "closed", "P2", "–", "duplicate"],
+        ]
+
+    def test_history(self, squeezed: str) -> None:
+        """Each ticket's history lists time, actor and old → new values, oldest first."""
+        history = squeezed.split("\nHistory (time, actor, what changed: old → new)\n", 1)[1]
+        hd1 = history.split("HD-1 Cannot send e-mail (closed)\n", 1)[1].split("\n\n", 1)[0]
+        lines = hd1.splitlines()
+        assert (
+            lines[0]
+            == "2026-01-05 09:00 bob@example.com opened 'Cannot send e-mail' as new, priority P1"
+        )
+        assert "2026-01-05 09:10 alice assignee: – → alice" in lines
+        assert "2026-01-05 09:10 alice status: new → open (start)" in lines
+        assert lines[-1] == "2026-01-06 11:40 alice status: resolved → closed (close)"
+        hd4 = history.split("HD-4 Mail stuck in outbox (closed)", 1)[1]
+        assert "resolution: – → duplicate" in hd4
+        assert "merged into HD-1" in hd4
+
+    def test_deterministic(self, output: str) -> None:
+        """A frozen clock makes every run print exactly the same."""
+        buffer = io.StringIO()
+        demo.run(out=buffer)
+        assert buffer.getvalue() == output
+
+
+class TestCommandLine:
+    def test_url_option(self) -> None:
+        """``--url memory://`` works; an unknown store is a clear error, not a traceback."""
+        assert run_module("demo", "--url", "memory://").returncode == 0
+        result = run_module("demo", "--url", "sqlite:///demo.db")
+        assert result.returncode == 1
+        assert "no store for URL scheme 'sqlite'" in result.stderr
+        assert "Traceback" not in result.stderr
+
+    def test_usage(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """Without a command the usage is printed; an unknown command is refused."""
+        assert package_main([]) == 2
+        assert "demo" in capsys.readouterr().out
+        assert package_main(["--help"]) == 0
+        assert package_main(["nope"]) == 2
+        assert "unknown command 'nope'" in capsys.readouterr().err
