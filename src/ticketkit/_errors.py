@@ -12,6 +12,8 @@ __all__ = [
     "InvalidWorkflow",
     "NotFound",
     "PermissionDenied",
+    "SchemaVersionError",
+    "StorageError",
     "TicketkitError",
     "TransitionNotAllowed",
     "ValidationError",
@@ -81,3 +83,20 @@ class ConflictError(TicketkitError):
 
 class PermissionDenied(TicketkitError):
     """The acting principal may not do this."""
+
+
+class StorageError(TicketkitError):
+    """The store cannot do what was asked: unreachable, locked, read-only, misconfigured.
+
+    The message says what is wrong; the driver's own exception is chained as
+    ``__cause__``. Nothing was changed.
+    """
+
+
+class SchemaVersionError(StorageError):
+    """The database's schema is older or newer than this version of ticketkit expects."""
+
+    def __init__(self, message: str, *, found: str | None, expected: str) -> None:
+        super().__init__(message)
+        self.found = found
+        self.expected = expected

@@ -63,6 +63,9 @@ class Query:
     order_by: tuple[str, ...] = ("id",)
     limit: int = 50
     cursor: str | None = None
+    #: Filled in by :func:`check_query`: the type of each custom field the query
+    #: names, so that a store can pick the right column. Not part of the fingerprint.
+    field_types: tuple[tuple[str, FieldType], ...] = ()
 
     @classmethod
     def build(
@@ -274,7 +277,14 @@ def check_query(query: Query, defs: Mapping[str, FieldDef]) -> Query:
         order.append(item)
     if "id" not in [o.removeprefix("-") for o in order]:
         order.append("id")
-    checked = evolve(query, conditions=tuple(conditions), order_by=tuple(order))
+    named = {c.field[7:] for c in conditions if c.field.startswith("fields.")}
+    named |= {o.lstrip("-")[7:] for o in order if o.lstrip("-").startswith("fields.")}
+    checked = evolve(
+        query,
+        conditions=tuple(conditions),
+        order_by=tuple(order),
+        field_types=tuple((name, defs[name].type) for name in sorted(named)),
+    )
     if checked.cursor is not None:
         decode_cursor(checked)
     return checked

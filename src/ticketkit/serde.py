@@ -358,9 +358,22 @@ def configure_models(converter: cattrs.Converter) -> None:
     # Generated hooks look up the hooks of their fields now, so parts come first.
     _configure_condition(converter)
     _configure_matrix(converter)
-    for cls in (Link, Ticket, Comment, Attachment, Event, FieldDef, Query, Page):
+    for cls in (Link, Ticket, Comment, Attachment, Event, FieldDef, Page):
         converter.register_unstructure_hook(cls, make_dict_unstructure_fn(cls, converter))
         converter.register_structure_hook(cls, make_dict_structure_fn(cls, converter))
+    # A checked query notes its custom fields' types; in JSON, {name: type}.
+    field_types = override(
+        unstruct_hook=lambda pairs: {name: kind.value for name, kind in pairs},
+        struct_hook=lambda data, _: tuple(
+            (str(name), FieldType(kind)) for name, kind in sorted(data.items())
+        ),
+    )
+    converter.register_unstructure_hook(
+        Query, make_dict_unstructure_fn(Query, converter, field_types=field_types)
+    )
+    converter.register_structure_hook(
+        Query, make_dict_structure_fn(Query, converter, field_types=field_types)
+    )
 
 
 def configure_workflows(
