@@ -1,0 +1,1134 @@
+"""The contract every ticketkit store must meet, as a reusable pytest suite.
+
+Subclass :class:`StoreContract` in a test module and say how to make a fresh,
+empty store; pytest then runs every contract test against it::
+
+    from ticketkit.storage.memory import MemoryStore
+    from ticketkit.testing import StoreContract
+
+    class TestMemoryStore(StoreContract):
+        def make_store(self) -> MemoryStore:
+            return MemoryStore()
+
+The suite talks to the store only through the public
+:class:`~ticketkit.storage.Store` and :class:`~ticketkit.storage.Transaction`
+protocols and through a :class:`~ticketkit.Tracker` built on it, and closes
+every store it makes. :class:`FrozenClock` is re-exported for tests that need
+to control time. This module needs pytest (the ``test`` extra).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+try:
+    import pytest
+except ImportError as exc:  # pragma: no cover - exercised only without the test extra
+    raise ImportError(
+        "ticketkit.testing needs pytest; install the test extra: pip install 'ticketkit[test]'"
+    ) from exc
+
+from attrs import evolve
+
+from ._clock import FrozenClock
+from ._errors import ConflictError, InvalidCursor, NotFound
+from ._events import Event, EventType
+from ._fields import FieldDef, FieldType
+from ._history import replay
+from ._model import Attachment, Comment, Link, LinkKind, Ticket
+from ._priority import Impact, Priority, Urgency
+from ._query import Query
+from ._tracker import Tracker
+from .storage import Store
+
+__all__ = ["CONTRACT_FIELDS", "FrozenClock", "StoreContract"]
+
+
+def _choices(*choices: str) -> dict[str, Any]:
+    # Passed as keywords: attrs' generic ``converter=tuple`` confuses mypy otherwise.
+    return {"choices": choices}
+
+
+#: The custom fields of the contract's tracker: one of each type.
+CONTRACT_FIELDS = (
+    FieldDef("note", FieldType.TEXT),
+    FieldDef("points", FieldType.INT),
+    FieldDef("cost", FieldType.DECIMAL),
+    FieldDef("billable", FieldType.BOOL),
+    FieldDef("due", FieldType.DATE),
+    FieldDef("severity", FieldType.CHOICE, **_choices("minor", "major", "critical")),
+    FieldDef("components", FieldType.MULTI_CHOICE, **_choices("api", "db", "ui")),
+    FieldDef("owner", FieldType.USER),
+)
+
+#: Where the contract's clock starts; the microseconds catch stores that drop them.
+START = datetime(2026, 1, 5, 9, 0, 0, 123456, tzinfo=UTC)
+
+
+class _Boom(Exception):
+    """Raised inside a transaction to make it fail."""
+
+
+def _draft(now: datetime, title: str = "A ticket", **changes: Any) -> Ticket:
+    values: dict[str, Any] = {
+        "id": 0,
+        "key": "",
+        "title": title,
+        "description": "",
+        "status": "new",
+        "priority": Priority.P3,
+        "reporter": "reporter@example.com",
+        "queue": "default",
+        "created": now,
+        "updated": now,
+        "version": 1,
+    }
+    values.update(changes)
+    return Ticket(**values)
+
+
+def _create(store: Store, prefix: str = "TK", **changes: Any) -> Ticket:
+    with store.transaction() as tx:
+        return tx.create_ticket(_draft(START, **changes), prefix)
+
+
+def _update(store: Store, ticket: Ticket, **changes: Any) -> Ticket:
+    new = evolve(ticket, version=ticket.version + 1, **changes)
+    with store.transaction() as tx:
+        tx.update_ticket(new, ticket.version)
+    return new
+
+
+def _event(ticket: Ticket, at: datetime, **changes: Any) -> Event:
+    values: dict[str, Any] = {
+        "ticket_id": ticket.id,
+        "ticket_key": ticket.key,
+        "version": ticket.version,
+        "type": EventType.FIELD_CHANGED,
+        "actor": "alice",
+        "at": at,
+    }
+    values.update(changes)
+    return Event(**values)
+
+
+def _comment(ticket: Ticket, body: str, *, internal: bool = False) -> Comment:
+    return Comment(0, ticket.id, ticket.key, "alice", body, START, internal)
+
+
+def _attachment(ticket: Ticket, filename: str, content: bytes) -> Attachment:
+    return Attachment(
+        id=0,
+        ticket_id=ticket.id,
+        ticket_key=ticket.key,
+        filename=filename,
+        media_type="application/octet-stream",
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        uploaded_by="alice",
+        created=START,
+    )
+
+
+def _run_threads(count: int, work: Callable[[int], None]) -> None:
+    """Run ``work(i)`` in ``count`` threads started together; re-raise the first failure."""
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            work(i)
+        except BaseException as exc:  # handed to the test thread below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "a worker thread did not finish"
+    if errors:
+        raise errors[0]
+
+
+# -- the query catalogue --------------------------------------------------------------
+#
+# Eight tickets, t1 … t8 (keys TK-1 … TK-8, opened in that order, a minute
+# apart), with values chosen so that comparisons, None handling, ties and
+# LIKE-style wildcards all show. Expected results below name them by number.
+
+_CATALOGUE: tuple[dict[str, Any], ...] = (
+    {
+        "title": "Mail is down",
+        "description": "Outlook cannot connect to the server",
+        "priority": "P1",
+        "assignee": "alice",
+        "tags": ["email", "urgent"],
+        "fields": {
+            "note": "vip",
+            "points": 3,
+            "cost": "10",
+            "billable": True,
+            "due": "2026-02-01",
+            "severity": "critical",
+            "components": ["db", "api"],
+            "owner": "olga",
+        },
+    },
+    {
+        "title": "Printer jam",
+        "description": "Third floor printer",
+        "priority": "P3",
+        "assignee": "bob",
+        "tags": ["hardware"],
+        "fields": {
+            "points": -2,
+            "cost": "9.5",
+            "billable": False,
+            "due": "2026-01-15",
+            "severity": "minor",
+            "components": ["ui"],
+        },
+    },
+    {
+        "title": "VPN drops 50% of the time",
+        "priority": "P2",
+        "tags": ["network", "urgent"],
+        "fields": {"points": 10, "cost": "100.25", "severity": "major"},
+    },
+    {
+        "title": "Password reset",
+        "description": "User forgot the PASSWORD again",
+        "priority": "P3",
+        "assignee": "alice",
+        "fields": {"cost": "9.50", "due": "2026-03-01"},
+    },
+    {
+        "title": "Café menu broken",
+        "description": "The Ünicode page shows boxes",
+        "priority": "P4",
+        "assignee": "Zed",
+        "reporter": "customer@example.com",
+        "tags": ["web"],
+        "fields": {"points": 3, "severity": "minor"},
+    },
+    {
+        "title": "Slow laptop",
+        "description": "500 ms input lag",
+        "impact": "high",
+        "urgency": "high",
+    },
+    {
+        "title": "Disk full",
+        "description": "Server disk",
+        "priority": "P5",
+        "assignee": "carol",
+        "watchers": ["dave"],
+    },
+    {"title": "Keyboard_missing key", "priority": "P3"},
+)
+
+#: ``where`` conditions on built-in fields and the tickets they select.
+_BUILTIN_CASES: tuple[tuple[str, Mapping[str, Any], set[int]], ...] = (
+    ("status eq", {"status": "new"}, {1, 2, 4, 5, 8}),
+    ("status ne", {"status": {"ne": "new"}}, {3, 6, 7}),
+    ("status in", {"status": {"in": ["open", "resolved"]}}, {3, 6, 7}),
+    ("status not_in", {"status": {"not_in": ["new"]}}, {3, 6, 7}),
+    ("priority eq", {"priority": "P3"}, {2, 4, 8}),
+    ("priority eq lower case", {"priority": "p1"}, {1, 6}),
+    ("priority lt", {"priority": {"lt": "P3"}}, {1, 3, 6}),
+    ("priority le", {"priority": {"le": "P3"}}, {1, 2, 3, 4, 6, 8}),
+    ("priority gt", {"priority": {"gt": "P3"}}, {5, 7}),
+    ("priority ge", {"priority": {"ge": "P4"}}, {5, 7}),
+    ("priority range", {"priority": {"ge": "P2", "le": "P3"}}, {2, 3, 4, 8}),
+    ("assignee eq", {"assignee": "alice"}, {1, 4}),
+    ("assignee ne keeps None", {"assignee": {"ne": "alice"}}, {2, 3, 5, 6, 7, 8}),
+    ("assignee in", {"assignee": {"in": ["bob", "carol"]}}, {2, 7}),
+    ("assignee not_in keeps None", {"assignee": {"not_in": ["alice", "bob"]}}, {3, 5, 6, 7, 8}),
+    ("assignee lt skips None", {"assignee": {"lt": "bob"}}, {1, 4, 5}),
+    ("assignee is_null", {"assignee": {"is_null": True}}, {3, 6, 8}),
+    ("assignee is not null", {"assignee": {"is_null": False}}, {1, 2, 4, 5, 7}),
+    ("resolved_at is not null", {"resolved_at": {"is_null": False}}, {6, 7}),
+    ("impact eq", {"impact": "high"}, {6}),
+    ("impact ne keeps None", {"impact": {"ne": "high"}}, {1, 2, 3, 4, 5, 7, 8}),
+    ("urgency is_null", {"urgency": {"is_null": True}}, {1, 2, 3, 4, 5, 7, 8}),
+    ("resolution is_null", {"resolution": {"is_null": True}}, {1, 2, 3, 4, 5, 6, 7, 8}),
+    ("merged_into is not null", {"merged_into": {"is_null": False}}, set()),
+    ("id in", {"id": {"in": [2, 4, 99]}}, {2, 4}),
+    ("id gt", {"id": {"gt": 6}}, {7, 8}),
+    ("key eq", {"key": "TK-3"}, {3}),
+    ("version gt", {"version": {"gt": 1}}, {3, 6, 7}),
+    ("reporter eq", {"reporter": "customer@example.com"}, {5}),
+    ("queue eq", {"queue": "default"}, {1, 2, 3, 4, 5, 6, 7, 8}),
+    ("title contains ignores case", {"title": {"contains": "DOWN"}}, {1}),
+    ("description contains", {"description": {"contains": "printer"}}, {2}),
+    ("title contains percent", {"title": {"contains": "%"}}, {3}),
+    ("title contains underscore", {"title": {"contains": "_"}}, {8}),
+    ("tags contains", {"tags": {"contains": "urgent"}}, {1, 3}),
+    ("tags contains normalised", {"tags": {"contains": "URGENT"}}, {1, 3}),
+    ("watchers contains", {"watchers": {"contains": "dave"}}, {7}),
+    ("two fields", {"assignee": "alice", "priority": "P3"}, {4}),
+)
+
+#: ``where`` conditions on custom fields and the tickets they select.
+_CUSTOM_CASES: tuple[tuple[str, Mapping[str, Any], set[int]], ...] = (
+    ("int eq", {"fields.points": 3}, {1, 5}),
+    ("int ne keeps None", {"fields.points": {"ne": 3}}, {2, 3, 4, 6, 7, 8}),
+    ("int lt", {"fields.points": {"lt": 3}}, {2}),
+    ("int le", {"fields.points": {"le": 3}}, {1, 2, 5}),
+    ("int gt is numeric", {"fields.points": {"gt": 3}}, {3}),
+    ("int ge negative", {"fields.points": {"ge": -2}}, {1, 2, 3, 5}),
+    ("int in", {"fields.points": {"in": [10, -2]}}, {2, 3}),
+    ("int is_null", {"fields.points": {"is_null": True}}, {4, 6, 7, 8}),
+    ("decimal eq is numeric", {"fields.cost": "9.5"}, {2, 4}),
+    ("decimal gt is numeric", {"fields.cost": {"gt": "9.5"}}, {1, 3}),
+    ("decimal lt", {"fields.cost": {"lt": 10}}, {2, 4}),
+    ("decimal le", {"fields.cost": {"le": Decimal("10.00")}}, {1, 2, 4}),
+    ("decimal not_in", {"fields.cost": {"not_in": ["9.5", "100.25"]}}, {1, 5, 6, 7, 8}),
+    ("date lt", {"fields.due": {"lt": "2026-02-01"}}, {2}),
+    ("date ge", {"fields.due": {"ge": date(2026, 2, 1)}}, {1, 4}),
+    ("date eq", {"fields.due": date(2026, 3, 1)}, {4}),
+    ("choice eq", {"fields.severity": "minor"}, {2, 5}),
+    ("choice in", {"fields.severity": {"in": ["critical", "major"]}}, {1, 3}),
+    ("choice not_in keeps None", {"fields.severity": {"not_in": ["minor"]}}, {1, 3, 4, 6, 7, 8}),
+    ("multi-choice contains", {"fields.components": {"contains": "db"}}, {1}),
+    ("multi-choice contains other", {"fields.components": {"contains": "ui"}}, {2}),
+    ("multi-choice is_null", {"fields.components": {"is_null": True}}, {3, 4, 5, 6, 7, 8}),
+    ("bool eq true", {"fields.billable": True}, {1}),
+    ("bool eq false", {"fields.billable": False}, {2}),
+    ("user eq", {"fields.owner": "olga"}, {1}),
+    ("text eq", {"fields.note": "vip"}, {1}),
+    ("text is not null", {"fields.note": {"is_null": False}}, {1}),
+)
+
+#: Text searches (title or description, ignoring case) and the tickets found.
+_TEXT_CASES: tuple[tuple[str, Mapping[str, Any] | None, set[int]], ...] = (
+    ("mail", None, {1}),
+    ("PASSWORD", None, {4}),
+    ("server", None, {1, 7}),
+    ("server", {"priority": "P5"}, {7}),
+    ("50%", None, {3}),
+    ("%", None, {3}),
+    ("_", None, {8}),
+    ("CAFÉ", None, {5}),
+    ("ünicode", None, {5}),
+    ("no such words", None, set()),
+)
+
+#: Orderings and the complete order of the catalogue under each.
+_ORDER_CASES: tuple[tuple[Sequence[str], list[int]], ...] = (
+    (["id"], [1, 2, 3, 4, 5, 6, 7, 8]),
+    (["-id"], [8, 7, 6, 5, 4, 3, 2, 1]),
+    (["priority"], [1, 6, 3, 2, 4, 8, 5, 7]),
+    (["-priority"], [7, 5, 2, 4, 8, 3, 1, 6]),
+    (["assignee"], [5, 1, 4, 2, 7, 3, 6, 8]),
+    (["-assignee"], [3, 6, 8, 7, 2, 1, 4, 5]),
+    (["resolved_at"], [6, 7, 1, 2, 3, 4, 5, 8]),
+    (["-resolved_at"], [1, 2, 3, 4, 5, 8, 7, 6]),
+    (["fields.points"], [2, 1, 5, 3, 4, 6, 7, 8]),
+    (["-fields.points"], [4, 6, 7, 8, 3, 1, 5, 2]),
+    (["fields.cost", "-id"], [4, 2, 1, 3, 8, 7, 6, 5]),
+    (["-fields.due"], [3, 5, 6, 7, 8, 4, 1, 2]),
+    (["updated"], [1, 2, 4, 5, 8, 3, 6, 7]),
+    (["-created"], [8, 7, 6, 5, 4, 3, 2, 1]),
+    (["status", "-priority"], [5, 2, 4, 8, 1, 3, 7, 6]),
+    (["title"], [5, 7, 8, 1, 4, 2, 6, 3]),
+)
+
+
+def _label(order: Sequence[str]) -> str:
+    return ",".join(order)
+
+
+def _keys(numbers: Sequence[int] | set[int]) -> list[str]:
+    return [f"TK-{n}" for n in numbers]
+
+
+def _walk(tracker: Tracker, limit: int, **query: Any) -> list[list[str]]:
+    """Every page of a query, as lists of keys, following ``next_cursor`` to the end."""
+    pages: list[list[str]] = []
+    cursor: str | None = None
+    while True:
+        page = tracker.query(limit=limit, cursor=cursor, **query)
+        pages.append([t.key for t in page])
+        cursor = page.next_cursor
+        if cursor is None:
+            return pages
+        assert len(pages) <= 50, "pagination does not end"
+
+
+class StoreContract:
+    """The behaviour every store must show. Subclass it and implement :meth:`make_store`.
+
+    Each test gets a fresh store from :meth:`make_store` and closes it
+    afterwards. Stores must be safe to use from several threads at once.
+    """
+
+    def make_store(self) -> Store:
+        """A new, empty store. Subclasses must implement this."""
+        raise NotImplementedError("a StoreContract subclass must implement make_store()")
+
+    # -- fixtures --------------------------------------------------------------------
+
+    @pytest.fixture
+    def clock(self) -> FrozenClock:
+        return FrozenClock(START)
+
+    @pytest.fixture
+    def store(self) -> Iterator[Store]:
+        store = self.make_store()
+        try:
+            yield store
+        finally:
+            store.close()
+
+    @pytest.fixture
+    def tracker(self, store: Store, clock: FrozenClock) -> Tracker:
+        return Tracker(store, clock=clock, fields=CONTRACT_FIELDS)
+
+    @pytest.fixture
+    def catalogue(self, tracker: Tracker, clock: FrozenClock) -> Tracker:
+        """The tracker with the eight catalogue tickets, some started or resolved."""
+        for spec in _CATALOGUE:
+            clock.advance(minutes=1, microseconds=1)
+            tracker.open(actor=spec.get("reporter", "agent@example.com"), **spec)
+        clock.advance(hours=1)
+        tracker.transition("TK-3", "start", actor="alice")
+        clock.advance(hours=1)
+        tracker.transition("TK-6", "resolve", actor="alice")
+        clock.advance(hours=1)
+        tracker.transition("TK-7", "resolve", actor="carol")
+        return tracker
+
+    # -- keys and ids ----------------------------------------------------------------
+
+    def test_keys_start_at_one_for_each_prefix(self, store: Store) -> None:
+        """The first ticket of every prefix is PREFIX-1."""
+        assert [_create(store, p).key for p in ("HD", "BUG", "A", "AA")] == [
+            "HD-1",
+            "BUG-1",
+            "A-1",
+            "AA-1",
+        ]
+
+    def test_keys_are_sequential_per_prefix(self, store: Store) -> None:
+        """Keys of each prefix count up by one, whatever other prefixes do in between."""
+        keys = [_create(store, p).key for p in ("HD", "BUG", "HD", "HD", "BUG", "A", "HD")]
+        assert keys == ["HD-1", "BUG-1", "HD-2", "HD-3", "BUG-2", "A-1", "HD-4"]
+
+    def test_tickets_created_in_one_transaction_get_consecutive_keys(self, store: Store) -> None:
+        """Several tickets created in one transaction get consecutive keys and ids."""
+        with store.transaction() as tx:
+            made = [tx.create_ticket(_draft(START, f"t{i}"), "HD") for i in range(3)]
+        assert [t.key for t in made] == ["HD-1", "HD-2", "HD-3"]
+        assert [t.id for t in made] == sorted({t.id for t in made})
+        assert _create(store, "HD").key == "HD-4"
+
+    def test_keys_and_ids_are_never_given_out_twice(self, store: Store) -> None:
+        """Across prefixes every ticket has its own id and key, and each finds its ticket."""
+        made = [_create(store, prefix, title=f"n{i}") for i in range(10) for prefix in ("X", "Y")]
+        assert len({t.key for t in made}) == len({t.id for t in made}) == 20
+        for ticket in made:
+            assert store.get_ticket(ticket.key) == ticket
+            assert store.get_ticket(ticket.id) == ticket
+
+    def test_failed_transaction_gives_out_no_key(self, store: Store) -> None:
+        """A key drawn in a transaction that fails is not used up: the next ticket gets it."""
+        _create(store, "HD")
+
+        def fail() -> None:
+            with store.transaction() as tx:
+                assert tx.create_ticket(_draft(START), "HD").key == "HD-2"
+                raise _Boom
+
+        with pytest.raises(_Boom):
+            fail()
+        assert store.get_ticket("HD-2") is None
+        assert _create(store, "HD").key == "HD-2"
+        assert _create(store, "BUG").key == "BUG-1"
+
+    def test_created_ticket_keeps_the_draft_values(self, store: Store) -> None:
+        """create_ticket assigns id and key and keeps every other value of the draft."""
+        draft = _draft(START, "Mail is down", description="It is")
+        with store.transaction() as tx:
+            made = tx.create_ticket(draft, "HD")
+        assert made.id >= 1
+        assert made == evolve(draft, id=made.id, key="HD-1")
+        assert store.get_ticket("HD-1") == made
+
+    # -- reading ---------------------------------------------------------------------
+
+    def test_get_ticket_by_id_and_by_key(self, store: Store) -> None:
+        """A ticket is found by its id (int) and by its key (str)."""
+        first, second = _create(store, "HD"), _create(store, "HD")
+        assert store.get_ticket(first.id) == first
+        assert store.get_ticket("HD-2") == second
+        assert store.get_ticket(second.id) == second
+
+    def test_get_unknown_ticket_gives_none(self, store: Store) -> None:
+        """An unknown id or key gives None, in a transaction too."""
+        made = _create(store, "HD")
+        for ref in (made.id + 1000, "HD-2", "BUG-1", "HD-10", "H-1"):
+            assert store.get_ticket(ref) is None
+            with store.transaction() as tx:
+                assert tx.get_ticket(ref) is None
+
+    def test_transaction_sees_its_own_writes(self, store: Store) -> None:
+        """Inside a transaction get_ticket returns what the transaction created or updated."""
+        existing = _create(store, "HD")
+        with store.transaction() as tx:
+            made = tx.create_ticket(_draft(START, "new"), "HD")
+            assert tx.get_ticket(made.id) == made
+            assert tx.get_ticket("HD-2") == made
+            changed = evolve(existing, title="changed", version=2)
+            tx.update_ticket(changed, 1)
+            assert tx.get_ticket(existing.id) == changed
+            assert tx.get_ticket("HD-1") == changed
+        assert store.get_ticket("HD-1") == changed
+        assert store.get_ticket("HD-2") == made
+
+    def test_ticket_round_trips_every_value(self, store: Store) -> None:
+        """Every attribute of a ticket, every custom-field type included, comes back equal."""
+        draft = _draft(
+            START,
+            "Ünïcode “title” with 'quotes' and \"more\" 😀",
+            description="line 1\nline 2\twith a tab\r\nand an emoji 😀",
+            status="pending_customer",
+            priority=Priority.P2,
+            impact=Impact.HIGH,
+            urgency=Urgency.MEDIUM,
+            queue="support",
+            assignee="alice@example.com",
+            resolution="fixed",
+            tags=frozenset({"email", "ünïcode"}),
+            fields={
+                "note": "multi\nline",
+                "points": 9007199254740993,
+                "cost": Decimal("1234.50"),
+                "billable": False,
+                "due": date(2028, 2, 29),
+                "severity": "major",
+                "components": ("api", "ui"),
+                "owner": "olga",
+            },
+            watchers=frozenset({"carol", "dave"}),
+            links=frozenset({Link(LinkKind.BLOCKS, "HD-7"), Link(LinkKind.CHILD_OF, "BUG-3")}),
+            merged_into="HD-9",
+            resolved_at=START + timedelta(days=1, microseconds=7),
+            updated=START + timedelta(microseconds=1),
+        )
+        with store.transaction() as tx:
+            made = tx.create_ticket(draft, "HD")
+        loaded = store.get_ticket(made.id)
+        assert loaded == made
+        assert loaded is not None
+        for moment in (loaded.created, loaded.updated, loaded.resolved_at):
+            assert moment is not None
+            assert moment.utcoffset() == timedelta(0)
+        assert loaded.fields["points"] == 9007199254740993
+        assert isinstance(loaded.fields["cost"], Decimal)
+        assert isinstance(loaded.fields["due"], date)
+        assert not isinstance(loaded.fields["due"], datetime)
+        assert loaded.fields["components"] == ("api", "ui")
+
+    def test_optional_values_round_trip_as_none(self, store: Store) -> None:
+        """A ticket with every optional value left empty comes back with them empty."""
+        made = _create(store, "HD")
+        loaded = store.get_ticket(made.id)
+        assert loaded == made
+        assert loaded is not None
+        assert (loaded.assignee, loaded.impact, loaded.urgency, loaded.resolution) == (None,) * 4
+        assert (loaded.merged_into, loaded.resolved_at) == (None, None)
+        assert (loaded.tags, loaded.watchers, loaded.links) == (frozenset(),) * 3
+        assert dict(loaded.fields) == {}
+
+    # -- updates and optimistic concurrency ------------------------------------------
+
+    def test_update_at_the_expected_version_replaces_the_ticket(self, store: Store) -> None:
+        """update_ticket at the current version stores the new ticket, every value included."""
+        made = _create(store, "HD")
+        new = _update(
+            store,
+            made,
+            title="new title",
+            status="open",
+            assignee="alice",
+            tags=frozenset({"a"}),
+            fields={"points": 2, "components": ("db",)},
+            links=frozenset({Link(LinkKind.RELATES, "HD-5")}),
+            updated=START + timedelta(minutes=1),
+        )
+        assert store.get_ticket(made.id) == new
+        cleared = _update(store, new, assignee=None, tags=frozenset(), fields={})
+        assert store.get_ticket("HD-1") == cleared
+
+    @pytest.mark.parametrize("expected", [0, 2, 5])
+    def test_update_at_a_stale_version_conflicts_and_changes_nothing(
+        self, store: Store, expected: int
+    ) -> None:
+        """update_ticket at any other version raises ConflictError and stores nothing."""
+        made = _create(store, "HD")
+
+        def write() -> None:
+            with store.transaction() as tx:
+                tx.add_events([_event(made, START, version=expected + 1)])
+                tx.update_ticket(evolve(made, title="lost", version=expected + 1), expected)
+
+        with pytest.raises(ConflictError) as info:
+            write()
+        assert (info.value.key, info.value.expected, info.value.actual) == ("HD-1", expected, 1)
+        assert store.get_ticket(made.id) == made
+        assert store.events(made.id) == []
+
+    def test_second_write_from_the_same_version_conflicts(self, store: Store) -> None:
+        """Two writers starting from the same version: the second one gets ConflictError."""
+        made = _create(store, "HD")
+        first = _update(store, made, title="first")
+        with pytest.raises(ConflictError):
+            _update(store, made, title="second")
+        assert store.get_ticket(made.id) == first
+
+    # -- atomicity -------------------------------------------------------------------
+
+    def test_failed_transaction_leaves_nothing_behind(self, store: Store) -> None:
+        """An exception inside a transaction undoes every write made in it."""
+        kept = _create(store, "HD")
+        with store.transaction() as tx:
+            kept_events = tx.add_events([_event(kept, START)])
+            kept_comment = tx.add_comment(_comment(kept, "kept"))
+            kept_file = tx.add_attachment(_attachment(kept, "kept.txt", b"kept"), b"kept")
+        staged: dict[str, Any] = {}
+
+        def fail() -> None:
+            with store.transaction() as tx:
+                staged["ticket"] = tx.create_ticket(_draft(START, "doomed"), "HD")
+                staged["other"] = tx.create_ticket(_draft(START, "doomed"), "BUG")
+                staged["events"] = tx.add_events(
+                    [_event(staged["ticket"], START), _event(kept, START, version=2)]
+                )
+                staged["comment"] = tx.add_comment(_comment(kept, "doomed"))
+                staged["file"] = tx.add_attachment(_attachment(kept, "d.bin", b"\x00d"), b"\x00d")
+                tx.update_ticket(evolve(kept, title="doomed", version=2), 1)
+                raise _Boom("fail after writing")
+
+        with pytest.raises(_Boom, match="fail after writing"):
+            fail()
+        assert store.get_ticket(staged["ticket"].id) is None
+        assert store.get_ticket("HD-2") is None
+        assert store.get_ticket("BUG-1") is None
+        assert store.get_ticket(kept.id) == kept
+        assert store.events(kept.id) == kept_events
+        assert store.events(staged["ticket"].id) == []
+        assert store.comments(kept.id) == [kept_comment]
+        assert store.attachments(kept.id) == [kept_file]
+        assert store.get_attachment(staged["file"].id) is None
+        assert store.attachment_content(staged["file"].id) is None
+        assert store.attachment_content(kept_file.id) == b"kept"
+        assert [_create(store, "HD").key, _create(store, "BUG").key] == ["HD-2", "BUG-1"]
+
+    def test_conflict_inside_a_transaction_undoes_its_earlier_writes(self, store: Store) -> None:
+        """When update_ticket conflicts, the transaction's other writes are undone too."""
+        first, second = _create(store, "HD"), _create(store, "HD")
+        _update(store, second, title="moved on")
+
+        def write() -> None:
+            with store.transaction() as tx:
+                tx.update_ticket(evolve(first, title="half", version=2), 1)
+                tx.add_comment(_comment(first, "half"))
+                tx.update_ticket(evolve(second, title="stale", version=2), 1)
+
+        with pytest.raises(ConflictError):
+            write()
+        assert store.get_ticket(first.id) == first
+        assert store.comments(first.id) == []
+
+    def test_store_is_usable_after_a_failed_transaction(self, store: Store) -> None:
+        """After a transaction fails, the next one commits normally."""
+        with pytest.raises(_Boom), store.transaction():
+            raise _Boom
+        made = _create(store, "HD")
+        assert store.get_ticket("HD-1") == made
+
+    # -- events ----------------------------------------------------------------------
+
+    def test_added_events_get_increasing_ids_in_order(self, store: Store) -> None:
+        """add_events returns the events in order, each with a larger id than the last."""
+        made = _create(store, "HD")
+        with store.transaction() as tx:
+            stored = tx.add_events([_event(made, START, field=f"f{i}") for i in range(5)])
+        assert [e.field for e in stored] == [f"f{i}" for i in range(5)]
+        ids = [e.id for e in stored]
+        assert ids == sorted(set(ids))
+        assert ids[0] >= 1
+        assert stored == [evolve(_event(made, START, field=f"f{i}"), id=ids[i]) for i in range(5)]
+
+    def test_event_ids_increase_across_tickets_and_transactions(self, store: Store) -> None:
+        """Event ids order all events, whichever ticket they belong to."""
+        a, b = _create(store, "HD"), _create(store, "BUG")
+        ids: list[int] = []
+        for ticket in (a, b, a, b):
+            with store.transaction() as tx:
+                ids += [e.id for e in tx.add_events([_event(ticket, START)])]
+        assert ids == sorted(set(ids))
+
+    def test_events_round_trip_every_value(self, store: Store) -> None:
+        """Every event attribute, JSON values of each kind included, comes back equal."""
+        made = _create(store, "HD")
+        events = [
+            _event(
+                made,
+                START + timedelta(microseconds=3),
+                type=EventType.OPENED,
+                version=1,
+                data={"ticket": {"title": "x", "tags": ["a", "b"], "assignee": None}},
+            ),
+            _event(
+                made,
+                START + timedelta(seconds=1),
+                type=EventType.FIELD_CHANGED,
+                version=2,
+                field="fields.cost",
+                old={"$decimal": "1.50"},
+                new=None,
+                data={"nested": {"list": [1, 2.5, None, True, "ü"], "empty": {}}, "n": -3},
+            ),
+            _event(
+                made,
+                START + timedelta(seconds=2),
+                type=EventType.STATUS_CHANGED,
+                version=3,
+                field="status",
+                old="new",
+                new="open",
+                actor="Ünïcode Üser",
+                data={"action": "start", "resolved_at": None},
+            ),
+            _event(made, START, version=4, field="tags", old=[], new=["x"], data={}),
+            _event(made, START, version=5, field="fields.points", old=True, new=2**40),
+        ]
+        with store.transaction() as tx:
+            stored = tx.add_events(events)
+        assert store.events(made.id) == stored
+        for got in store.events(made.id):
+            assert got.at.utcoffset() == timedelta(0)
+            assert isinstance(got.type, EventType)
+
+    def test_events_come_back_oldest_first(self, store: Store) -> None:
+        """A ticket's events come back in the order they were added, and only its own."""
+        a, b = _create(store, "HD"), _create(store, "HD")
+        expected: list[Event] = []
+        for i in range(4):
+            with store.transaction() as tx:
+                expected += tx.add_events([_event(a, START, field=f"a{i}", version=i + 1)])
+                tx.add_events([_event(b, START, field=f"b{i}")])
+        assert store.events(a.id) == expected
+        assert [e.field for e in store.events(b.id)] == ["b0", "b1", "b2", "b3"]
+        assert store.events(a.id + b.id + 100) == []
+
+    def test_events_until_keeps_those_at_or_before(self, store: Store) -> None:
+        """events(until=t) keeps the events at or before t, oldest first."""
+        made = _create(store, "HD")
+        times = [START + timedelta(minutes=m) for m in (0, 0, 1, 2, 3)]
+        with store.transaction() as tx:
+            stored = tx.add_events([_event(made, at, version=i + 1) for i, at in enumerate(times)])
+        assert store.events(made.id, until=times[2]) == stored[:3]
+        assert store.events(made.id, until=times[0]) == stored[:2]
+        assert store.events(made.id, until=times[2] - timedelta(microseconds=1)) == stored[:2]
+        assert store.events(made.id, until=times[-1] + timedelta(days=1)) == stored
+        assert store.events(made.id, until=START - timedelta(microseconds=1)) == []
+
+    # -- comments --------------------------------------------------------------------
+
+    def test_comments_come_back_oldest_first_with_ids(self, store: Store) -> None:
+        """Comments keep every value, get increasing ids and come back oldest first."""
+        a, b = _create(store, "HD"), _create(store, "HD")
+        stored: list[Comment] = []
+        for i, internal in enumerate((False, True, False)):
+            with store.transaction() as tx:
+                stored.append(tx.add_comment(_comment(a, f"reply {i}\n😀", internal=internal)))
+                tx.add_comment(_comment(b, f"other {i}"))
+        assert store.comments(a.id) == stored
+        assert [c.internal for c in store.comments(a.id)] == [False, True, False]
+        assert [c.id for c in stored] == sorted({c.id for c in stored})
+        assert stored[0] == evolve(_comment(a, "reply 0\n😀"), id=stored[0].id)
+        assert [c.body for c in store.comments(b.id)] == ["other 0", "other 1", "other 2"]
+        assert store.comments(a.id + b.id + 100) == []
+
+    # -- attachments -----------------------------------------------------------------
+
+    @pytest.mark.parametrize(
+        "content",
+        [
+            pytest.param(b"", id="empty"),
+            pytest.param(b"\x00", id="one-nul"),
+            pytest.param(b"plain text\r\n", id="text"),
+            pytest.param(bytes(range(256)) * 4, id="every-byte"),
+            pytest.param(b"\x00\xff\x00" * 100_000, id="300k-binary"),
+        ],
+    )
+    def test_attachment_bytes_round_trip_exactly(self, store: Store, content: bytes) -> None:
+        """Attachment bytes come back exactly as given, metadata found by id."""
+        made = _create(store, "HD")
+        meta = _attachment(made, "file.bin", content)
+        with store.transaction() as tx:
+            stored = tx.add_attachment(meta, content)
+        assert stored == evolve(meta, id=stored.id)
+        assert store.attachment_content(stored.id) == content
+        assert store.get_attachment(stored.id) == stored
+        assert store.attachments(made.id) == [stored]
+
+    def test_attachments_are_listed_in_order_per_ticket(self, store: Store) -> None:
+        """A ticket's attachments come back in the order they were added, and only its own."""
+        a, b = _create(store, "HD"), _create(store, "HD")
+        stored = []
+        with store.transaction() as tx:
+            for i in range(3):
+                stored.append(tx.add_attachment(_attachment(a, f"{i}.txt", b"%d" % i), b"%d" % i))
+                tx.add_attachment(_attachment(b, "b.txt", b"b"), b"b")
+        assert store.attachments(a.id) == stored
+        assert [store.attachment_content(m.id) for m in stored] == [b"0", b"1", b"2"]
+        assert len({m.id for m in stored}) == 3
+        assert store.attachments(a.id + b.id + 100) == []
+
+    def test_unknown_attachment_gives_none(self, store: Store) -> None:
+        """An unknown attachment id gives None for metadata and content."""
+        made = _create(store, "HD")
+        with store.transaction() as tx:
+            meta = tx.add_attachment(_attachment(made, "a.txt", b"a"), b"a")
+        assert store.get_attachment(meta.id + 1000) is None
+        assert store.attachment_content(meta.id + 1000) is None
+
+    # -- queries ---------------------------------------------------------------------
+
+    @pytest.mark.parametrize(
+        ("where", "expected"),
+        [pytest.param(where, expected, id=name) for name, where, expected in _BUILTIN_CASES],
+    )
+    def test_query_on_builtin_fields(
+        self, catalogue: Tracker, where: Mapping[str, Any], expected: set[int]
+    ) -> None:
+        """Each operator on built-in fields selects exactly the matching tickets, by id."""
+        page = catalogue.query(where, limit=100)
+        assert [t.key for t in page] == _keys(sorted(expected))
+        assert page.next_cursor is None
+
+    @pytest.mark.parametrize(
+        ("where", "expected"),
+        [pytest.param(where, expected, id=name) for name, where, expected in _CUSTOM_CASES],
+    )
+    def test_query_on_custom_fields(
+        self, catalogue: Tracker, where: Mapping[str, Any], expected: set[int]
+    ) -> None:
+        """Custom fields compare by their type: numbers numerically, dates as dates."""
+        assert [t.key for t in catalogue.query(where, limit=100)] == _keys(sorted(expected))
+
+    @pytest.mark.parametrize(
+        ("text", "where", "expected"),
+        [pytest.param(t, w, e, id=f"{t}-{bool(w)}") for t, w, e in _TEXT_CASES],
+    )
+    def test_text_search(
+        self,
+        catalogue: Tracker,
+        text: str,
+        where: Mapping[str, Any] | None,
+        expected: set[int],
+    ) -> None:
+        """Text search finds a substring of title or description, ignoring case; % and _ are
+        plain characters."""
+        found = catalogue.query(where, text=text, limit=100)
+        assert [t.key for t in found] == _keys(sorted(expected))
+
+    def test_query_on_times(self, catalogue: Tracker) -> None:
+        """created, updated and resolved_at compare as instants, whatever the time zone."""
+        t2, t4, t7 = (catalogue.get(k) for k in ("TK-2", "TK-4", "TK-7"))
+        plus_five = timezone(timedelta(hours=5))
+
+        def keys(where: Mapping[str, Any]) -> list[str]:
+            return [t.key for t in catalogue.query(where, limit=100)]
+
+        assert keys({"created": {"gt": t4.created}}) == _keys([5, 6, 7, 8])
+        assert keys({"created": {"gt": t4.created.astimezone(plus_five)}}) == _keys([5, 6, 7, 8])
+        assert keys({"created": {"le": t2.created}}) == _keys([1, 2])
+        assert keys({"created": t2.created}) == _keys([2])
+        assert keys({"updated": {"gt": t4.updated}}) == _keys([3, 5, 6, 7, 8])
+        assert t7.resolved_at is not None
+        assert keys({"resolved_at": {"lt": t7.resolved_at}}) == _keys([6])
+        assert keys({"resolved_at": {"ge": t7.resolved_at}}) == _keys([7])
+
+    @pytest.mark.parametrize(
+        ("order_by", "expected"),
+        [pytest.param(o, e, id=_label(o)) for o, e in _ORDER_CASES],
+    )
+    def test_order_by(
+        self, catalogue: Tracker, order_by: Sequence[str], expected: list[int]
+    ) -> None:
+        """Results are sorted by the given fields (ties by id); None sorts last ascending,
+        first descending; text sorts by code point."""
+        assert [t.key for t in catalogue.query(order_by=order_by, limit=100)] == _keys(expected)
+
+    @pytest.mark.parametrize(
+        "order_by",
+        [pytest.param(o, id=_label(o)) for o, _ in _ORDER_CASES],
+    )
+    @pytest.mark.parametrize("limit", [1, 2, 3])
+    def test_pages_visit_every_ticket_once(
+        self, catalogue: Tracker, order_by: Sequence[str], limit: int
+    ) -> None:
+        """Following next_cursor visits every ticket exactly once, in order, despite ties."""
+        pages = _walk(catalogue, limit, order_by=order_by)
+        flat = [key for page in pages for key in page]
+        full = [t.key for t in catalogue.query(order_by=order_by, limit=100)]
+        assert flat == full
+        assert len(set(flat)) == 8
+        assert all(len(page) == limit for page in pages[:-1])
+        assert 1 <= len(pages[-1]) <= limit
+
+    @pytest.mark.parametrize(
+        ("where", "text", "order_by"),
+        [
+            ({"status": "new"}, None, ["-priority"]),
+            ({"assignee": {"ne": "alice"}}, None, ["assignee"]),
+            ({"fields.points": {"ge": -2}}, None, ["-fields.points", "created"]),
+            (None, "e", ["-resolved_at", "priority"]),
+        ],
+    )
+    def test_pages_of_a_filtered_query(
+        self,
+        catalogue: Tracker,
+        where: Mapping[str, Any] | None,
+        text: str | None,
+        order_by: Sequence[str],
+    ) -> None:
+        """Paging a filtered query visits exactly the matching tickets, once each."""
+        full = [t.key for t in catalogue.query(where, text=text, order_by=order_by, limit=100)]
+        pages = _walk(catalogue, 2, where=where, text=text, order_by=order_by)
+        assert [key for page in pages for key in page] == full
+
+    def test_last_page_has_no_cursor_even_when_full(self, catalogue: Tracker) -> None:
+        """The page holding the last match has no next_cursor, even when it is full."""
+        assert [len(p) for p in _walk(catalogue, 4, order_by=["-priority"])] == [4, 4]
+        only = catalogue.query(limit=8)
+        assert (len(only), only.next_cursor) == (8, None)
+        assert catalogue.query({"id": 99}).items == ()
+        assert catalogue.query({"id": 99}).next_cursor is None
+
+    def test_pages_continue_after_new_tickets_arrive(self, catalogue: Tracker) -> None:
+        """A cursor stays valid while tickets are added; later pages include new ones."""
+        first = catalogue.query(limit=5)
+        catalogue.open("Arrived late", actor="bob")
+        rest = catalogue.query(limit=100, cursor=first.next_cursor)
+        assert [t.key for t in rest] == _keys([6, 7, 8, 9])
+
+    def test_garbage_cursor_is_refused(self, catalogue: Tracker) -> None:
+        """A cursor that is not one of ours raises InvalidCursor."""
+        for bad in ("not-a-cursor!", "", "e30", base64.urlsafe_b64encode(b"[1,2]").decode()):
+            with pytest.raises(InvalidCursor):
+                catalogue.query(limit=2, cursor=bad)
+
+    def test_cursor_of_another_query_is_refused(self, catalogue: Tracker) -> None:
+        """A cursor only continues the query it came from: other filters or order refuse it."""
+        cursor = catalogue.query({"status": "new"}, limit=2).next_cursor
+        assert cursor is not None
+        with pytest.raises(InvalidCursor):
+            catalogue.query({"status": "open"}, limit=2, cursor=cursor)
+        with pytest.raises(InvalidCursor):
+            catalogue.query({"status": "new"}, order_by="-id", limit=2, cursor=cursor)
+        with pytest.raises(InvalidCursor):
+            catalogue.query({"status": "new"}, text="mail", limit=2, cursor=cursor)
+        page = catalogue.query({"status": "new"}, limit=3, cursor=cursor)
+        assert [t.key for t in page] == _keys([4, 5, 8])
+
+    def test_tampered_cursor_is_refused(self, catalogue: Tracker) -> None:
+        """A cursor whose sort values were changed to the wrong type raises InvalidCursor."""
+        cursor = catalogue.query(order_by="-priority", limit=2).next_cursor
+        assert cursor is not None
+        payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        for values in (["P9", 3], ["P1"], ["P1", "three"], "P1"):
+            payload["v"] = values
+            forged = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
+            with pytest.raises(InvalidCursor):
+                catalogue.query(order_by="-priority", limit=2, cursor=forged)
+
+    def test_store_refuses_a_foreign_cursor_itself(self, catalogue: Tracker, store: Store) -> None:
+        """store.query raises InvalidCursor for a cursor of another query or a garbled one."""
+        cursor = catalogue.query({"status": "new"}, limit=2).next_cursor
+        for bad in (cursor, "garbage"):
+            with pytest.raises(InvalidCursor):
+                store.query(Query(order_by=("id",), limit=2, cursor=bad))
+
+    # -- through the tracker ---------------------------------------------------------
+
+    def test_open_stores_the_ticket_and_its_opened_event(self, tracker: Tracker) -> None:
+        """tracker.open stores the ticket and one opened event at version 1."""
+        ticket = tracker.open("Mail is down", actor="bob", fields={"cost": "1.50"})
+        assert tracker.get(ticket.key) == ticket
+        (event,) = tracker.history(ticket.key)
+        assert (event.type, event.version, event.actor) == (EventType.OPENED, 1, "bob")
+        assert replay([event]) == ticket
+
+    def test_history_replays_to_the_stored_ticket(
+        self, tracker: Tracker, clock: FrozenClock
+    ) -> None:
+        """Replaying a ticket's stored events gives the stored ticket, whatever changed."""
+        a = tracker.open(
+            "Printer on fire",
+            "smoke",
+            actor="bob",
+            impact="high",
+            urgency="medium",
+            tags=["hardware"],
+            watchers=["carol"],
+            fields={
+                "note": "n",
+                "points": 3,
+                "cost": "1.50",
+                "billable": True,
+                "due": "2026-02-01",
+                "severity": "major",
+                "components": ["ui", "api"],
+                "owner": "olga",
+            },
+        )
+        b = tracker.open("Duplicate of the fire", actor="dave", watchers=["erin"])
+        c = tracker.open("Child task", actor="erin")
+        steps: list[Callable[[], object]] = [
+            lambda: tracker.update(
+                a.key,
+                actor="alice",
+                title="Printer on fire!",
+                add_tags=["urgent"],
+                remove_tags=["hardware"],
+                fields={"points": 5, "cost": None, "due": date(2026, 3, 1)},
+            ),
+            lambda: tracker.assign(a.key, "alice", actor="lead"),
+            lambda: tracker.transition(a.key, "start", actor="alice", comment="on it"),
+            lambda: tracker.comment(a.key, "internal note", actor="alice", internal=True),
+            lambda: tracker.attach(a.key, "log.bin", b"\x00log", actor="alice"),
+            lambda: tracker.link(a.key, "parent_of", c.key, actor="alice"),
+            lambda: tracker.link(c.key, "blocks", b.key, actor="alice"),
+            lambda: tracker.watch(a.key, "frank", actor="frank"),
+            lambda: tracker.unwatch(a.key, "carol", actor="carol"),
+            lambda: tracker.update(a.key, actor="alice", urgency="high"),
+            lambda: tracker.update(a.key, actor="alice", priority="P4"),
+            lambda: tracker.merge(b.key, a.key, actor="alice"),
+            lambda: tracker.transition(a.key, "resolve", actor="alice"),
+            lambda: tracker.transition(a.key, "close", actor="alice"),
+            lambda: tracker.transition(a.key, "reopen", actor="bob"),
+            lambda: tracker.unlink(a.key, "parent_of", c.key, actor="alice"),
+            lambda: tracker.assign(a.key, None, actor="lead"),
+        ]
+        for step in steps:
+            clock.advance(minutes=1, microseconds=1)
+            step()
+        for key in (a.key, b.key, c.key):
+            assert replay(tracker.history(key)) == tracker.get(key)
+        assert tracker.get(a.key).version == 1 + len(steps) - 1
+        versions = [e.version for e in tracker.history(a.key)]
+        assert versions == sorted(versions)
+
+    def test_as_of_gives_each_earlier_version(self, tracker: Tracker, clock: FrozenClock) -> None:
+        """as_of(key, t) is the ticket as it was at t, for every moment it changed."""
+        before = clock.now()
+        clock.advance(seconds=1)
+        ticket = tracker.open("Flaky test", actor="bob")
+        seen = [(clock.now(), ticket)]
+        steps: list[Callable[[], object]] = [
+            lambda: tracker.assign(ticket.key, "alice", actor="lead"),
+            lambda: tracker.update(ticket.key, actor="alice", fields={"cost": "2.5"}),
+            lambda: tracker.transition(ticket.key, "resolve", actor="alice"),
+        ]
+        for step in steps:
+            clock.advance(minutes=5, microseconds=1)
+            step()
+            seen.append((clock.now(), tracker.get(ticket.key)))
+        for moment, expected in seen:
+            assert tracker.as_of(ticket.key, moment) == expected
+            assert tracker.as_of(ticket.key, moment + timedelta(minutes=1)) == expected
+        with pytest.raises(NotFound):
+            tracker.as_of(ticket.key, before)
+
+    # -- concurrency -----------------------------------------------------------------
+
+    def test_concurrent_read_modify_write_loses_no_update(self, store: Store) -> None:
+        """Threads updating one ticket with expected_version and retrying lose no update."""
+        threads, rounds = 8, 50
+        made = _create(store, "HD", fields={"points": 0})
+
+        def work(_: int) -> None:
+            for _ in range(rounds):
+                while True:
+                    current = store.get_ticket(made.id)
+                    assert current is not None
+                    points = current.fields["points"]
+                    assert isinstance(points, int)
+                    new = evolve(
+                        current, version=current.version + 1, fields={"points": points + 1}
+                    )
+                    try:
+                        with store.transaction() as tx:
+                            tx.update_ticket(new, current.version)
+                    except ConflictError:
+                        continue
+                    break
+
+        _run_threads(threads, work)
+        final = store.get_ticket(made.id)
+        assert final is not None
+        assert final.version == 1 + threads * rounds
+        assert final.fields["points"] == threads * rounds
+
+    def test_concurrent_tracker_updates_lose_no_update(self, tracker: Tracker) -> None:
+        """Tracker writers that pass expected_version and retry on ConflictError lose nothing."""
+        threads, rounds = 4, 25
+        ticket = tracker.open("Counter", actor="bob", fields={"points": 0})
+
+        def work(i: int) -> None:
+            for _ in range(rounds):
+                while True:
+                    current = tracker.get(ticket.key)
+                    points = current.fields["points"]
+                    assert isinstance(points, int)
+                    try:
+                        tracker.update(
+                            ticket.key,
+                            actor=f"worker{i}",
+                            expected_version=current.version,
+                            fields={"points": points + 1},
+                        )
+                    except ConflictError:
+                        continue
+                    break
+
+        _run_threads(threads, work)
+        final = tracker.get(ticket.key)
+        assert (final.version, final.fields["points"]) == (1 + threads * rounds, threads * rounds)
+        assert len(tracker.history(ticket.key)) == 1 + threads * rounds
+        assert replay(tracker.history(ticket.key)) == final
+
+    def test_concurrent_creates_get_distinct_keys(self, store: Store) -> None:
+        """Threads creating tickets at once get distinct, gap-free keys per prefix."""
+        threads, rounds = 8, 24
+        made: list[Ticket] = []
+        lock = threading.Lock()
+
+        def work(i: int) -> None:
+            for n in range(rounds):
+                ticket = _create(store, "HD" if n % 2 else "BUG", title=f"{i}-{n}")
+                with lock:
+                    made.append(ticket)
+
+        _run_threads(threads, work)
+        keys = {t.key for t in made}
+        per_prefix = threads * rounds // 2
+        assert keys == {f"{p}-{n}" for p in ("HD", "BUG") for n in range(1, per_prefix + 1)}
+        assert len({t.id for t in made}) == threads * rounds
+        for ticket in made:
+            assert store.get_ticket(ticket.key) == ticket
