@@ -1,0 +1,138 @@
+"""Engines: SQLite pragmas and transaction modes, and driver errors made readable."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Literal
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+
+from ..._errors import StorageError, TicketkitError, ValidationError
+
+__all__ = ["Durability", "make_engine", "translate_errors"]
+
+Durability = Literal["full", "normal"]
+
+WRITE = "ticketkit_write"
+
+
+def _sqlite_setup(engine: Engine, durability: Durability, busy_timeout: float) -> None:
+    """WAL, foreign keys, a busy timeout, and ``BEGIN IMMEDIATE`` for writes.
+
+    pysqlite's own transaction handling is switched off so that SQLAlchemy's
+    ``begin`` decides: a write transaction takes the write lock at once, so two
+    writers queue on the busy timeout instead of deadlocking on a lock upgrade.
+    """
+    memory = engine.url.database in (None, "", ":memory:")
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            if not memory:
+                cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute(f"PRAGMA synchronous = {durability.upper()}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        write = connection.get_execution_options().get(WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def make_engine(
+    url: str,
+    *,
+    durability: Durability = "full",
+    busy_timeout: float = 30.0,
+    **engine_options: Any,
+) -> Engine:
+    """An engine for ``url`` set up the way ticketkit needs it."""
+    if durability not in ("full", "normal"):
+        raise ValidationError(
+            f"durability must be 'full' or 'normal', got {durability!r}", field="durability"
+        )
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ValidationError(f"cannot parse database URL {_safe(url)!r}: {exc}") from exc
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql", "mysql", "mariadb"):
+        raise ValidationError(
+            f"unsupported database {backend!r} in URL {_safe(url)!r}; use sqlite:///file.db, "
+            "postgresql+psycopg://… or mysql+pymysql://…"
+        )
+    options: dict[str, Any] = {"pool_pre_ping": backend != "sqlite"}
+    if backend in ("mysql", "mariadb"):
+        options["isolation_level"] = "READ COMMITTED"
+    options.update(engine_options)
+    try:
+        engine = create_engine(parsed, **options)
+    except NoSuchModuleError as exc:
+        raise ValidationError(
+            f"unknown database dialect or driver in URL {_safe(url)!r}; use sqlite:///file.db, "
+            "postgresql+psycopg://… or mysql+pymysql://…"
+        ) from exc
+    except ImportError as exc:
+        extra = {"postgresql": "postgresql", "mysql": "mysql", "mariadb": "mysql"}.get(
+            backend, "sql"
+        )
+        raise ImportError(
+            f"the database driver for {backend} is not installed; "
+            f"install it with: pip install 'ticketkit[{extra}]' ({exc})"
+        ) from exc
+    if backend == "sqlite":
+        _sqlite_setup(engine, durability, busy_timeout)
+    return engine
+
+
+def _safe(url: str) -> str:
+    """The URL without its password."""
+    return re.sub(r"(//[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def describe(exc: DBAPIError, where: str) -> str:
+    text = str(exc.orig) if exc.orig is not None else str(exc)
+    low = text.lower()
+    if "database is locked" in low or "database table is locked" in low:
+        return (
+            f"the database {where} stayed locked by another writer past the busy timeout; "
+            "try again, or raise busy_timeout"
+        )
+    if "readonly database" in low or "read-only" in low:
+        return f"the database {where} is read-only; check the file's and directory's permissions"
+    if "unable to open database file" in low:
+        return (
+            f"cannot open the database file {where}; check that its directory exists and is "
+            "writable"
+        )
+    if (
+        "connection refused" in low
+        or "can't connect" in low
+        or "could not connect" in low
+        or ("connection" in low and ("failed" in low or "timeout" in low))
+    ):
+        return f"cannot connect to the database {where}: {text.strip().splitlines()[0]}"
+    first = text.strip().splitlines()[0] if text.strip() else type(exc.orig).__name__
+    return f"the database {where} refused the operation: {first}"
+
+
+@contextmanager
+def translate_errors(where: str) -> Iterator[None]:
+    """Turn driver and SQLAlchemy errors into :class:`StorageError` naming the problem."""
+    try:
+        yield
+    except TicketkitError:
+        raise
+    except DBAPIError as exc:
+        raise StorageError(describe(exc, where)) from exc
+    except SQLAlchemyError as exc:
+        raise StorageError(f"the database {where} failed: {exc}") from exc

@@ -1,0 +1,190 @@
+"""The tables of the SQL store. Alembic migrations in ``migrations/`` build them."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    Table,
+)
+
+from ._types import Blob, Id, JSONText, LongText, Name, Number, UTCDateTime
+
+__all__ = [
+    "attachment_content",
+    "attachments",
+    "comments",
+    "events",
+    "field_values",
+    "key_sequences",
+    "links",
+    "metadata",
+    "ticket_tags",
+    "ticket_watchers",
+    "tickets",
+]
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+key_sequences = Table(
+    "tk_key_sequences",
+    metadata,
+    Column("prefix", Name(10), primary_key=True),
+    Column("last_number", Id, nullable=False),
+)
+
+tickets = Table(
+    "tk_tickets",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("key", Name(32), nullable=False, unique=True),
+    Column("title", Name(255), nullable=False),
+    Column("description", LongText(), nullable=False),
+    # Case-folded copies of title and description for case-insensitive search.
+    Column("title_folded", LongText(), nullable=False),
+    Column("description_folded", LongText(), nullable=False),
+    Column("status", Name(63), nullable=False),
+    Column("priority", SmallInteger, nullable=False),
+    Column("reporter", Name(), nullable=False),
+    Column("queue", Name(), nullable=False),
+    Column("assignee", Name(), nullable=True),
+    Column("impact", Name(8), nullable=True),
+    Column("urgency", Name(8), nullable=True),
+    Column("resolution", Name(), nullable=True),
+    Column("merged_into", Name(32), nullable=True),
+    Column("tags", JSONText, nullable=False),
+    Column("fields", JSONText, nullable=False),
+    Column("watchers", JSONText, nullable=False),
+    Column("links", JSONText, nullable=False),
+    Column("created", UTCDateTime, nullable=False),
+    Column("updated", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime, nullable=True),
+    Column("version", Integer, nullable=False),
+    Index(None, "status"),
+    Index(None, "assignee"),
+    Index(None, "priority"),
+    Index(None, "queue"),
+    Index(None, "updated"),
+    Index(None, "created"),
+)
+
+
+def _ticket_fk() -> ForeignKey:
+    return ForeignKey("tk_tickets.id", ondelete="CASCADE")
+
+
+ticket_tags = Table(
+    "tk_ticket_tags",
+    metadata,
+    Column("ticket_id", Id, _ticket_fk(), primary_key=True),
+    Column("tag", Name(64), primary_key=True),
+    Index(None, "tag", "ticket_id"),
+)
+
+ticket_watchers = Table(
+    "tk_ticket_watchers",
+    metadata,
+    Column("ticket_id", Id, _ticket_fk(), primary_key=True),
+    Column("watcher", Name(), primary_key=True),
+    Index(None, "watcher", "ticket_id"),
+)
+
+links = Table(
+    "tk_links",
+    metadata,
+    Column("ticket_id", Id, _ticket_fk(), primary_key=True),
+    Column("kind", Name(16), primary_key=True),
+    Column("target_key", Name(32), primary_key=True),
+    Index(None, "target_key"),
+)
+
+# One row per custom-field value (a multi-choice field has one row per choice),
+# with the value in the column of its type so that filters use an index.
+field_values = Table(
+    "tk_field_values",
+    metadata,
+    Column("ticket_id", Id, _ticket_fk(), primary_key=True),
+    Column("name", Name(63), primary_key=True),
+    Column("item", SmallInteger, primary_key=True),
+    Column("v_str", Name(255), nullable=True),
+    Column("v_int", Id, nullable=True),
+    Column("v_num", Number, nullable=True),
+    Column("v_date", Date, nullable=True),
+    Column("v_text", LongText(), nullable=True),
+    Column("v_fold", LongText(), nullable=True),
+    Index(None, "name", "v_str"),
+    Index(None, "name", "v_int"),
+    Index(None, "name", "v_num"),
+    Index(None, "name", "v_date"),
+)
+
+events = Table(
+    "tk_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("ticket_id", Id, _ticket_fk(), nullable=False),
+    Column("ticket_key", Name(32), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("type", Name(32), nullable=False),
+    Column("actor", Name(), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("field", Name(80), nullable=True),
+    Column("old", JSONText, nullable=True),
+    Column("new", JSONText, nullable=True),
+    Column("data", JSONText, nullable=False),
+    Index(None, "ticket_id", "id"),
+    Index(None, "at"),
+)
+
+comments = Table(
+    "tk_comments",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("ticket_id", Id, _ticket_fk(), nullable=False),
+    Column("ticket_key", Name(32), nullable=False),
+    Column("author", Name(), nullable=False),
+    Column("body", LongText(), nullable=False),
+    Column("internal", Boolean, nullable=False),
+    Column("created", UTCDateTime, nullable=False),
+    Index(None, "ticket_id", "id"),
+)
+
+attachments = Table(
+    "tk_attachments",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("ticket_id", Id, _ticket_fk(), nullable=False),
+    Column("ticket_key", Name(32), nullable=False),
+    Column("filename", Name(255), nullable=False),
+    Column("media_type", Name(255), nullable=False),
+    Column("size", Id, nullable=False),
+    Column("sha256", Name(64), nullable=False),
+    Column("uploaded_by", Name(), nullable=False),
+    Column("created", UTCDateTime, nullable=False),
+    Index(None, "ticket_id", "id"),
+)
+
+attachment_content = Table(
+    "tk_attachment_content",
+    metadata,
+    Column(
+        "attachment_id",
+        Id,
+        ForeignKey("tk_attachments.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("content", Blob, nullable=False),
+)

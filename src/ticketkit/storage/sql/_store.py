@@ -1,0 +1,276 @@
+"""The SQL store: SQLAlchemy 2 Core on SQLite, PostgreSQL and MariaDB/MySQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from attrs import evolve
+from sqlalchemy import Connection, CursorResult, Engine, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..._errors import ConflictError
+from ..._events import Event
+from ..._model import Attachment, Comment, Ticket
+from ..._query import Page, Query, encode_cursor
+from . import _rows as rows
+from ._compile import compile_query
+from ._engine import WRITE, Durability, make_engine, translate_errors
+from ._schema import (
+    attachment_content,
+    attachments,
+    comments,
+    events,
+    field_values,
+    key_sequences,
+    links,
+    ticket_tags,
+    ticket_watchers,
+    tickets,
+)
+
+__all__ = ["SQLStore"]
+
+
+def _side_rows(ticket: Ticket) -> dict[Any, list[dict[str, Any]]]:
+    """The rows of the index tables that mirror a ticket's sets and custom fields."""
+    return {
+        ticket_tags: [{"ticket_id": ticket.id, "tag": t} for t in sorted(ticket.tags)],
+        ticket_watchers: [{"ticket_id": ticket.id, "watcher": w} for w in sorted(ticket.watchers)],
+        links: [
+            {"ticket_id": ticket.id, "kind": lk.kind.value, "target_key": lk.key}
+            for lk in sorted(ticket.links)
+        ],
+        field_values: list(rows.field_rows(ticket.id, ticket.fields)),
+    }
+
+
+def _new_id(result: CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+class SQLTransaction:
+    """One database transaction; see :class:`ticketkit.storage.Transaction`."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._conn = connection
+        self._seen: dict[int, Ticket] = {}
+
+    def _next_number(self, prefix: str) -> int:
+        bump = (
+            update(key_sequences)
+            .where(key_sequences.c.prefix == prefix)
+            .values(last_number=key_sequences.c.last_number + 1)
+        )
+        if self._conn.execute(bump).rowcount == 0:
+            try:
+                with self._conn.begin_nested():
+                    self._conn.execute(insert(key_sequences).values(prefix=prefix, last_number=1))
+                return 1
+            except IntegrityError:  # another writer created the sequence first
+                self._conn.execute(bump)
+        number = self._conn.execute(
+            select(key_sequences.c.last_number).where(key_sequences.c.prefix == prefix)
+        ).scalar_one()
+        return int(number)
+
+    def create_ticket(self, draft: Ticket, prefix: str) -> Ticket:
+        key = f"{prefix}-{self._next_number(prefix)}"
+        result = self._conn.execute(insert(tickets).values(rows.ticket_row(evolve(draft, key=key))))
+        ticket = evolve(draft, id=_new_id(result), key=key)
+        self._write_side_rows(ticket, None)
+        self._seen[ticket.id] = ticket
+        return ticket
+
+    def get_ticket(self, ref: int | str) -> Ticket | None:
+        column = tickets.c.key if isinstance(ref, str) else tickets.c.id
+        row = self._conn.execute(select(tickets).where(column == ref)).mappings().first()
+        if row is None:
+            return None
+        ticket = rows.ticket_from_row(row)
+        self._seen[ticket.id] = ticket
+        return ticket
+
+    def update_ticket(self, ticket: Ticket, expected_version: int) -> None:
+        result = self._conn.execute(
+            update(tickets)
+            .where(tickets.c.id == ticket.id, tickets.c.version == expected_version)
+            .values(rows.ticket_row(ticket))
+        )
+        if result.rowcount != 1:
+            actual = self._conn.execute(
+                select(tickets.c.version).where(tickets.c.id == ticket.id)
+            ).scalar()
+            found = -1 if actual is None else int(actual)
+            raise ConflictError(
+                f"{ticket.key} is at version {found}, not {expected_version}; "
+                "reload it and apply the change again",
+                key=ticket.key,
+                expected=expected_version,
+                actual=found,
+            )
+        before = self._seen.get(ticket.id)
+        self._write_side_rows(
+            ticket, before if before and before.version == expected_version else None
+        )
+        self._seen[ticket.id] = ticket
+
+    def _write_side_rows(self, ticket: Ticket, before: Ticket | None) -> None:
+        old = _side_rows(before) if before is not None else None
+        for table, new_rows in _side_rows(ticket).items():
+            if old is not None and old[table] == new_rows:
+                continue
+            if before is not None or old is None:
+                self._conn.execute(delete(table).where(table.c.ticket_id == ticket.id))
+            if new_rows:
+                self._conn.execute(insert(table), new_rows)
+
+    def add_events(self, new_events: Sequence[Event]) -> list[Event]:
+        stored = []
+        for event in new_events:
+            result = self._conn.execute(insert(events).values(rows.event_row(event)))
+            stored.append(evolve(event, id=_new_id(result)))
+        return stored
+
+    def add_comment(self, comment: Comment) -> Comment:
+        values = {
+            "ticket_id": comment.ticket_id,
+            "ticket_key": comment.ticket_key,
+            "author": comment.author,
+            "body": comment.body,
+            "internal": comment.internal,
+            "created": comment.created,
+        }
+        result = self._conn.execute(insert(comments).values(values))
+        return evolve(comment, id=_new_id(result))
+
+    def add_attachment(self, attachment: Attachment, content: bytes) -> Attachment:
+        values = {
+            "ticket_id": attachment.ticket_id,
+            "ticket_key": attachment.ticket_key,
+            "filename": attachment.filename,
+            "media_type": attachment.media_type,
+            "size": attachment.size,
+            "sha256": attachment.sha256,
+            "uploaded_by": attachment.uploaded_by,
+            "created": attachment.created,
+        }
+        result = self._conn.execute(insert(attachments).values(values))
+        stored = evolve(attachment, id=_new_id(result))
+        self._conn.execute(
+            insert(attachment_content).values(attachment_id=stored.id, content=bytes(content))
+        )
+        return stored
+
+
+class SQLStore:
+    """Tickets in a SQL database through SQLAlchemy 2 Core.
+
+    Build one with :meth:`from_url`, or hand it an :class:`~sqlalchemy.Engine`
+    your application already has (the store then leaves the engine open on
+    :meth:`close`). Each transaction runs on its own connection from the
+    engine's pool.
+    """
+
+    def __init__(self, engine: Engine, *, owns_engine: bool = False) -> None:
+        self.engine = engine
+        self._owns_engine = owns_engine
+        self._where = engine.url.render_as_string(hide_password=True)
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        durability: Durability = "full",
+        busy_timeout: float = 30.0,
+        **engine_options: Any,
+    ) -> SQLStore:
+        """Open the database at ``url`` (``sqlite:///tickets.db``, ``postgresql+psycopg://…``).
+
+        On SQLite, ``durability="normal"`` trades the last transactions before a power
+        loss for faster commits (``PRAGMA synchronous=NORMAL``); the default ``"full"``
+        loses nothing that was committed.
+        """
+        engine = make_engine(
+            url, durability=durability, busy_timeout=busy_timeout, **engine_options
+        )
+        return cls(engine, owns_engine=True)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self) -> Iterator[SQLTransaction]:
+        with translate_errors(self._where), self.engine.connect() as conn:
+            conn.execution_options(**{WRITE: True})
+            with conn.begin():
+                yield SQLTransaction(conn)
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with translate_errors(self._where), self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def get_ticket(self, ref: int | str) -> Ticket | None:
+        column = tickets.c.key if isinstance(ref, str) else tickets.c.id
+        with self._read() as conn:
+            row = conn.execute(select(tickets).where(column == ref)).mappings().first()
+        return None if row is None else rows.ticket_from_row(row)
+
+    def events(self, ticket_id: int, *, until: datetime | None = None) -> list[Event]:
+        stmt = select(events).where(events.c.ticket_id == ticket_id).order_by(events.c.id)
+        if until is not None:
+            stmt = stmt.where(events.c.at <= until)
+        with self._read() as conn:
+            return [rows.event_from_row(r) for r in conn.execute(stmt).mappings()]
+
+    def comments(self, ticket_id: int) -> list[Comment]:
+        stmt = select(comments).where(comments.c.ticket_id == ticket_id).order_by(comments.c.id)
+        with self._read() as conn:
+            return [rows.comment_from_row(r) for r in conn.execute(stmt).mappings()]
+
+    def attachments(self, ticket_id: int) -> list[Attachment]:
+        stmt = (
+            select(attachments)
+            .where(attachments.c.ticket_id == ticket_id)
+            .order_by(attachments.c.id)
+        )
+        with self._read() as conn:
+            return [rows.attachment_from_row(r) for r in conn.execute(stmt).mappings()]
+
+    def get_attachment(self, attachment_id: int) -> Attachment | None:
+        with self._read() as conn:
+            row = (
+                conn.execute(select(attachments).where(attachments.c.id == attachment_id))
+                .mappings()
+                .first()
+            )
+        return None if row is None else rows.attachment_from_row(row)
+
+    def attachment_content(self, attachment_id: int) -> bytes | None:
+        stmt = select(attachment_content.c.content).where(
+            attachment_content.c.attachment_id == attachment_id
+        )
+        with self._read() as conn:
+            content = conn.execute(stmt).scalar()
+        return None if content is None else bytes(content)
+
+    def query(self, query: Query) -> Page:
+        with self._read() as conn:
+            found = [rows.ticket_from_row(r) for r in conn.execute(compile_query(query)).mappings()]
+        items = tuple(found[: query.limit])
+        more = len(found) > query.limit
+        return Page(items, encode_cursor(query, items[-1]) if more else None)
+
+    def close(self) -> None:
+        if self._owns_engine:
+            self.engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"<SQLStore {self._where}>"
