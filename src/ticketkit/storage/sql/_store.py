@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -170,16 +170,19 @@ class SQLTransaction:
 class SQLStore:
     """Tickets in a SQL database through SQLAlchemy 2 Core.
 
-    Build one with :meth:`from_url`, or hand it an :class:`~sqlalchemy.Engine`
-    your application already has (the store then leaves the engine open on
-    :meth:`close`). Each transaction runs on its own connection from the
-    engine's pool.
+    Build one with :meth:`from_url`, or hand it the :class:`~sqlalchemy.Engine`
+    or :class:`~sqlalchemy.Connection` your application already has (the store
+    then leaves it open on :meth:`close`). With an engine, each transaction runs
+    on its own pooled connection. With a connection, the store works inside it:
+    when the host has a transaction open, each store transaction is a savepoint
+    in it and is kept only when the host commits.
     """
 
-    def __init__(self, engine: Engine, *, owns_engine: bool = False) -> None:
-        self.engine = engine
+    def __init__(self, bind: Engine | Connection, *, owns_engine: bool = False) -> None:
+        self.engine = bind if isinstance(bind, Engine) else bind.engine
+        self._connection = bind if isinstance(bind, Connection) else None
         self._owns_engine = owns_engine
-        self._where = engine.url.render_as_string(hide_password=True)
+        self._where = self.engine.url.render_as_string(hide_password=True)
 
     @classmethod
     def from_url(
@@ -206,16 +209,31 @@ class SQLStore:
         return self.engine.dialect.name
 
     @contextmanager
-    def transaction(self) -> Iterator[SQLTransaction]:
-        with translate_errors(self._where), self.engine.connect() as conn:
-            conn.execution_options(**{WRITE: True})
-            with conn.begin():
-                yield SQLTransaction(conn)
+    def _connect(self, *, write: bool) -> Iterator[Connection]:
+        """A connection inside a transaction (a savepoint in the host's, if it has one)."""
+        with translate_errors(self._where):
+            if self._connection is not None:
+                conn = self._connection
+                if conn.in_transaction():
+                    with conn.begin_nested():
+                        yield conn
+                else:
+                    with conn.begin():
+                        yield conn
+                return
+            with self.engine.connect() as conn:
+                if write:
+                    conn.execution_options(**{WRITE: True})
+                with conn.begin():
+                    yield conn
 
     @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with translate_errors(self._where), self.engine.connect() as conn, conn.begin():
-            yield conn
+    def transaction(self) -> Iterator[SQLTransaction]:
+        with self._connect(write=True) as conn:
+            yield SQLTransaction(conn)
+
+    def _read(self) -> AbstractContextManager[Connection]:
+        return self._connect(write=False)
 
     def get_ticket(self, ref: int | str) -> Ticket | None:
         column = tickets.c.key if isinstance(ref, str) else tickets.c.id
