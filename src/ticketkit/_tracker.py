@@ -64,17 +64,36 @@ class Tracker:
         return cls(MemoryStore(), clock=clock, **settings)
 
     @classmethod
-    def from_url(cls, url: str, *, clock: Clock | None = None, **settings: Any) -> Tracker:
-        """A tracker on the store a URL names: ``memory://`` (SQL URLs: the ``sql`` extra)."""
+    def from_url(
+        cls,
+        url: str,
+        *,
+        clock: Clock | None = None,
+        durability: str = "full",
+        busy_timeout: float = 30.0,
+        create: bool = True,
+        **settings: Any,
+    ) -> Tracker:
+        """A tracker on the database a URL names.
+
+        ``sqlite:///helpdesk.db`` (the embedded default), ``postgresql+psycopg://…``,
+        ``mysql+pymysql://…`` (these need the ``sql`` extra and a driver extra), or
+        ``memory://``. A new, empty database gets ticketkit's tables when ``create``
+        is true; one at an older schema raises :class:`SchemaVersionError` saying
+        what to run. ``durability`` and ``busy_timeout`` apply to SQLite.
+        """
         if not isinstance(url, str):
             raise ValidationError(f"a store URL must be a string, got {url!r}")
         if url.strip() in ("memory://", "memory:"):
             return cls.in_memory(clock=clock, **settings)
-        scheme = url.split(":", 1)[0]
-        raise ValidationError(
-            f"no store for URL scheme {scheme!r} in this version; use 'memory://' "
-            "(SQL storage is planned)"
-        )
+        from .storage.sql import open_store
+
+        store = open_store(url, durability=durability, busy_timeout=busy_timeout, create=create)
+        try:
+            return cls(store, clock=clock, **settings)
+        except BaseException:
+            store.close()
+            raise
 
     @property
     def workflow(self) -> Workflow:
