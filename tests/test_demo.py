@@ -5,10 +5,11 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from ticketkit import demo
+from ticketkit import Tracker, demo
 from ticketkit.__main__ import main as package_main
 
 
@@ -105,6 +106,26 @@ class TestCommandLine:
         assert result.stderr.startswith("ticketkit demo: ")
         assert "'nosuch'" in result.stderr
         assert "Traceback" not in result.stderr
+
+    def test_sqlite_gives_the_same_story(self, output: str, tmp_path: Path) -> None:
+        """On a new SQLite file the demo prints exactly what it prints in memory."""
+        pytest.importorskip("sqlalchemy")
+        url = f"sqlite:///{tmp_path / 'demo.db'}"
+        result = run_module("demo", "--url", url)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == output
+
+    def test_refuses_a_store_that_holds_tickets(self, tmp_path: Path) -> None:
+        """The demo never writes its tickets among someone's real ones."""
+        pytest.importorskip("sqlalchemy")
+        url = f"sqlite:///{tmp_path / 'helpdesk.db'}"
+        with Tracker.from_url(url) as tracker:
+            tracker.open(title="A real ticket", actor="bob")
+        result = run_module("demo", "--url", url)
+        assert result.returncode == 1
+        assert "the demo needs an empty store" in result.stderr
+        with Tracker.from_url(url) as tracker:
+            assert len(tracker.query()) == 1
 
     def test_usage(self, capsys: pytest.CaptureFixture[str]) -> None:
         """Without a command the usage is printed; an unknown command is refused."""

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from ._clock import FrozenClock
-from ._errors import TicketkitError, TransitionNotAllowed
+from ._errors import TicketkitError, TransitionNotAllowed, ValidationError
 from ._events import Event, EventType
 from ._model import Comment, Ticket
 from ._tracker import Tracker
@@ -239,6 +239,11 @@ def run(url: str = "memory://", out: TextIO = sys.stdout) -> None:
     """Play the demo on the store ``url`` names and print it to ``out``."""
     clock = FrozenClock(START)
     with Tracker.from_url(url, clock=clock, prefix="HD") as tracker:
+        if len(tracker.query(limit=1)):
+            raise ValidationError(
+                f"the demo needs an empty store, and {url} already holds tickets; "
+                "give it a new database, such as sqlite:///ticketkit-demo.db"
+            )
         _story(_Narrator(tracker, clock, out))
         tickets = list(tracker.query(order_by="id", limit=100))
         print("\nTickets\n", file=out)
@@ -258,7 +263,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--url",
         default="memory://",
-        help="store to use (default: memory://; SQL URLs come with SQL storage)",
+        help="an empty store to play the demo in: memory:// (the default) or a database "
+        "URL such as sqlite:///ticketkit-demo.db (needs the sql extra)",
     )
     args = parser.parse_args(argv)
     try:
