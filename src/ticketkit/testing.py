@@ -387,8 +387,15 @@ class StoreContract:
     """The behaviour every store must show. Subclass it and implement :meth:`make_store`.
 
     Each test gets a fresh store from :meth:`make_store` and closes it
-    afterwards. Stores must be safe to use from several threads at once.
+    afterwards. Stores must be safe to use from several threads at once; the
+    concurrency tests run :attr:`threads` threads doing :attr:`writes_per_thread`
+    writes each (a slow backend may lower them, never below 2 threads).
     """
+
+    #: Threads in the concurrency tests.
+    threads: int = 8
+    #: Successful writes each thread makes in the concurrency tests.
+    writes_per_thread: int = 50
 
     def make_store(self) -> Store:
         """A new, empty store. Subclasses must implement this."""
@@ -1048,7 +1055,7 @@ class StoreContract:
 
     def test_concurrent_read_modify_write_loses_no_update(self, store: Store) -> None:
         """Threads updating one ticket with expected_version and retrying lose no update."""
-        threads, rounds = 8, 50
+        threads, rounds = self.threads, self.writes_per_thread
         made = _create(store, "HD", fields={"points": 0})
 
         def work(_: int) -> None:
@@ -1078,7 +1085,7 @@ class StoreContract:
 
     def test_concurrent_tracker_updates_lose_no_update(self, tracker: Tracker) -> None:
         """Tracker writers that pass expected_version and retry on ConflictError lose nothing."""
-        threads, rounds = 4, 25
+        threads, rounds = max(2, self.threads // 2), max(1, self.writes_per_thread // 2)
         ticket = tracker.open("Counter", actor="bob", fields={"points": 0})
 
         def work(i: int) -> None:
@@ -1106,7 +1113,7 @@ class StoreContract:
 
     def test_concurrent_creates_get_distinct_keys(self, store: Store) -> None:
         """Threads creating tickets at once get distinct, gap-free keys per prefix."""
-        threads, rounds = 8, 24
+        threads, rounds = self.threads, 2 * max(1, self.writes_per_thread // 4)
         made: list[Ticket] = []
         lock = threading.Lock()
 
