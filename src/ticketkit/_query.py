@@ -173,7 +173,8 @@ def _field_kind(name: str, defs: Mapping[str, FieldDef]) -> tuple[str, FieldDef 
         return _BUILTIN[name], None
     if name.startswith("fields.") and name[7:] in defs:
         fd = defs[name[7:]]
-        return (_SET if fd.type is FieldType.MULTI_CHOICE else _SCALAR), fd
+        kinds = {FieldType.MULTI_CHOICE: _SET, FieldType.TEXT: _TEXT}
+        return kinds.get(fd.type, _SCALAR), fd
     known = ", ".join(sorted(_BUILTIN)) + "".join(f", fields.{n}" for n in sorted(defs))
     raise ValidationError(f"cannot query on unknown field {name!r}; known: {known}", field=name)
 
