@@ -1,0 +1,315 @@
+"""Schema migrations: creating, upgrading and checking ticketkit's tables on every backend."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from databases import BACKENDS, MYSQL_URL, POSTGRES_URL, fresh_database
+from ticketkit._errors import SchemaVersionError, StorageError, ValidationError
+from ticketkit.storage.sql import _migrate, make_engine
+from ticketkit.storage.sql._migrate import HEAD, check_schema, current_revision, upgrade
+from ticketkit.storage.sql._schema import metadata
+from ticketkit.storage.sql._types import Name
+
+
+@pytest.fixture(params=BACKENDS)
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with fresh_database(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def engine(url: str) -> Iterator[sa.Engine]:
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def upgraded(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[sa.Engine]:
+    """A database upgraded to HEAD, shared by the tests that only read it (DDL is slow)."""
+    with fresh_database(request.param, tmp_path_factory.mktemp("upgraded")) as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        yield engine
+        engine.dispose()
+
+
+def table_names(engine: sa.Engine) -> set[str]:
+    return set(sa.inspect(engine).get_table_names())
+
+
+def execute(engine: sa.Engine, statement: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.text(statement))
+
+
+def strict_types(
+    context: MigrationContext,
+    inspected_column: Any,
+    metadata_column: Any,
+    inspected_type: Any,
+    metadata_type: Any,
+) -> bool | None:
+    """Also compare what Alembic's default type comparison leaves out.
+
+    Alembic compares the dialect-level type (so ``Name(255)`` is seen as
+    ``VARCHAR(255)``) but not collations nor MySQL's fractional seconds, which
+    ``_types`` relies on for code-point ordering and microseconds. ``None``
+    falls back to the default comparison for everything else.
+    """
+    impl = metadata_type.dialect_impl(context.dialect)
+    for attribute in ("collation", "fsp"):
+        declared = hasattr(impl, attribute) or hasattr(inspected_type, attribute)
+        if declared and getattr(impl, attribute, None) != getattr(inspected_type, attribute, None):
+            return True
+    return None
+
+
+def differences(engine: sa.Engine, target: sa.MetaData) -> list[Any]:
+    with engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": strict_types, "version_table": _migrate.VERSION_TABLE}
+        )
+        return list(compare_metadata(context, target))
+
+
+def changed_columns(diffs: list[Any]) -> set[tuple[str, str]]:
+    found = set()
+    for diff in diffs:
+        for change in diff if isinstance(diff, list) else [diff]:
+            if change[0].startswith("modify_"):
+                found.add((change[2], change[3]))
+    return found
+
+
+class TestHead:
+    def test_head_is_the_newest_script(self) -> None:
+        """HEAD names the newest migration shipped in the package."""
+        assert ScriptDirectory.from_config(_migrate._config()).get_current_head() == HEAD
+
+    def test_import_does_not_load_alembic(self) -> None:
+        """Importing the migration module leaves Alembic unimported until it is needed."""
+        code = (
+            "import sys, ticketkit.storage.sql._migrate; "
+            "assert 'alembic' not in sys.modules, 'alembic imported'"
+        )
+        subprocess.run([sys.executable, "-c", code], check=True)
+
+
+class TestUpgrade:
+    def test_creates_every_table_at_head(self, url: str) -> None:
+        """Upgrading an empty database by URL creates every table and records HEAD."""
+        assert upgrade(url) == HEAD
+        engine = make_engine(url)
+        try:
+            assert set(metadata.tables) | {_migrate.VERSION_TABLE} <= table_names(engine)
+            assert current_revision(engine) == HEAD
+        finally:
+            engine.dispose()
+
+    def test_schema_matches_the_tables_in_code(self, upgraded: sa.Engine) -> None:
+        """After upgrading, Alembic finds no difference from ``_schema.metadata``."""
+        assert differences(upgraded, metadata) == []
+
+    def test_comparison_notices_drift(self, upgraded: sa.Engine) -> None:
+        """The schema comparison is not vacuous: changed types, nullability and indexes show."""
+        engine = upgraded
+        drifted = sa.MetaData()
+        for table in metadata.sorted_tables:
+            table.to_metadata(drifted)
+        tickets = drifted.tables["tk_tickets"]
+        tickets.c.title.type = Name(200)
+        tickets.c.assignee.nullable = False
+        tickets.c.key.type = sa.String(32)  # loses the code-point collation on servers
+        tickets.c.created.type = sa.DateTime()  # loses MySQL's microseconds
+        sa.Index("ix_tk_tickets_reporter", tickets.c.reporter)
+        diffs = differences(engine, drifted)
+        expected = {("tk_tickets", "title"), ("tk_tickets", "assignee")}
+        if engine.dialect.name != "sqlite":
+            expected.add(("tk_tickets", "key"))
+        if engine.dialect.name in ("mysql", "mariadb"):
+            expected.add(("tk_tickets", "created"))
+        assert changed_columns(diffs) == expected
+        assert ("add_index", "ix_tk_tickets_reporter") in {
+            (d[0], d[1].name) for d in diffs if isinstance(d, tuple)
+        }
+
+    def test_upgrading_twice_is_harmless(self, engine: sa.Engine) -> None:
+        """A second upgrade changes nothing and keeps the data."""
+        upgrade(engine)
+        execute(engine, "INSERT INTO tk_key_sequences (prefix, last_number) VALUES ('TK', 7)")
+        assert upgrade(engine) == HEAD
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT last_number FROM tk_key_sequences")).all()
+        assert rows == [(7,)]
+
+    def test_host_alembic_version_is_left_alone(self, engine: sa.Engine) -> None:
+        """A host application's own tables and ``alembic_version`` survive untouched."""
+        execute(engine, "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+        execute(engine, "INSERT INTO alembic_version (version_num) VALUES ('hostrev1')")
+        execute(engine, "CREATE TABLE host_orders (id INTEGER PRIMARY KEY)")
+        check_schema(engine)
+        upgrade(engine)
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT version_num FROM alembic_version")).all()
+        assert rows == [("hostrev1",)]
+        assert {"alembic_version", "host_orders"} <= table_names(engine)
+        assert current_revision(engine) == HEAD
+
+    def test_unknown_target_revision(self, upgraded: sa.Engine) -> None:
+        """Upgrading to a revision that does not exist is refused, naming it."""
+        with pytest.raises(ValidationError, match="'nosuch'") as info:
+            upgrade(upgraded, "nosuch")
+        assert info.value.field == "revision"
+        assert current_revision(upgraded) == HEAD
+
+    def test_concurrent_first_opens(self, engine: sa.Engine) -> None:
+        """Processes that open an empty database at the same moment create the schema once."""
+        errors: list[BaseException] = []
+        start = threading.Barrier(3)
+
+        def open_it() -> None:
+            try:
+                start.wait()
+                check_schema(engine)
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_it) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert current_revision(engine) == HEAD
+
+
+class TestCheckSchema:
+    def test_creates_an_empty_database(self, engine: sa.Engine) -> None:
+        """An empty database is brought to HEAD."""
+        check_schema(engine)
+        assert current_revision(engine) == HEAD
+        assert set(metadata.tables) <= table_names(engine)
+
+    def test_at_head_is_fine(self, upgraded: sa.Engine) -> None:
+        """A database at HEAD passes and is left as it is."""
+        check_schema(upgraded, create=False)
+        assert current_revision(upgraded) == HEAD
+
+    def test_empty_without_create(self, engine: sa.Engine) -> None:
+        """With ``create=False`` an empty database is refused, saying how to create it."""
+        with pytest.raises(SchemaVersionError, match="ticketkit db upgrade") as info:
+            check_schema(engine, create=False)
+        assert (info.value.found, info.value.expected) == (None, HEAD)
+        assert not any(n.startswith("tk_") for n in table_names(engine))
+
+    def test_older_revision(
+        self, url: str, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """An older schema is refused with both revisions and the command to upgrade it."""
+        upgrade(engine, "0001")
+        monkeypatch.setattr(_migrate, "HEAD", "0002")  # as if this ticketkit shipped 0002
+        with pytest.raises(SchemaVersionError) as info:
+            check_schema(engine)
+        message = str(info.value)
+        assert (info.value.found, info.value.expected) == ("0001", "0002")
+        assert "revision 0001" in message
+        assert "needs revision 0002" in message
+        plain = make_url(url).render_as_string(hide_password=False)  # test URLs have none
+        assert f"ticketkit db upgrade {plain}" in message
+        assert f"ticketkit.storage.sql.upgrade({plain!r})" in message
+
+    def test_upgrade_command_hides_the_password(self) -> None:
+        """The command suggested in the message never contains the password."""
+        engine = make_engine("postgresql+psycopg://bob:s3cret@db.example/helpdesk")
+        fix = _migrate._fix(engine)
+        assert "s3cret" not in fix
+        assert "ticketkit db upgrade postgresql+psycopg://bob@db.example/helpdesk" in fix
+
+    def test_newer_revision(self, engine: sa.Engine) -> None:
+        """A revision this ticketkit does not know means a newer ticketkit wrote the database."""
+        upgrade(engine)
+        execute(engine, "UPDATE tk_alembic_version SET version_num = 'f00d_future'")
+        with pytest.raises(SchemaVersionError, match="newer ticketkit") as info:
+            check_schema(engine)
+        assert "upgrade the package" in str(info.value)
+        assert (info.value.found, info.value.expected) == ("f00d_future", HEAD)
+        with pytest.raises(SchemaVersionError, match="newer ticketkit"):
+            upgrade(engine)
+
+    def test_tables_without_version_table(self, engine: sa.Engine) -> None:
+        """ticketkit tables without a recorded revision are refused as foreign or damaged."""
+        upgrade(engine)
+        execute(engine, "DROP TABLE tk_alembic_version")
+        with pytest.raises(SchemaVersionError, match="not a ticketkit database or it is damaged"):
+            check_schema(engine)
+        with pytest.raises(SchemaVersionError, match="damaged"):
+            upgrade(engine)
+        assert current_revision(engine) is None
+
+
+def unreachable(backend: str, tmp_path: Path) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'tickets.db'}"
+    server = make_url(POSTGRES_URL if backend == "postgresql" else MYSQL_URL)
+    return server.set(port=1).render_as_string(hide_password=False)
+
+
+class TestDriverErrors:
+    @pytest.mark.parametrize("backend", BACKENDS)
+    def test_unreachable_database(self, backend: str, tmp_path: Path) -> None:
+        """A server that cannot be reached (or a missing directory) is a StorageError."""
+        url = unreachable(backend, tmp_path)
+        engine = make_engine(url)
+        try:
+            for attempt in (
+                lambda: check_schema(engine),
+                lambda: current_revision(engine),
+                lambda: upgrade(url),
+            ):
+                with pytest.raises(StorageError, match="cannot") as info:
+                    attempt()
+                assert not isinstance(info.value, SchemaVersionError)
+                assert isinstance(info.value.__cause__, DBAPIError)
+        finally:
+            engine.dispose()
+
+    def test_read_only_database_file(self, tmp_path: Path) -> None:
+        """A database file ticketkit may not write to is a StorageError saying so."""
+        with fresh_database("sqlite", tmp_path) as url:
+            path = Path(make_url(url).database or "")
+            host = sa.create_engine(url)
+            with host.begin() as conn:
+                conn.execute(sa.text("CREATE TABLE host_orders (id INTEGER PRIMARY KEY)"))
+            host.dispose()
+            # A file in a read-only directory cannot get its -wal/-journal files, so SQLite
+            # fails the first write with SQLITE_READONLY. The tests run as root, which
+            # ignores permission bits (chmod would change nothing), so SQLite is asked to
+            # open the file read-only instead: the first write fails with the same driver
+            # error, through the same path in ticketkit.
+            engine = make_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+            try:
+                with pytest.raises(StorageError, match="read-only") as info:
+                    check_schema(engine)
+                assert isinstance(info.value.__cause__, DBAPIError)
+            finally:
+                engine.dispose()
+            check = sa.create_engine(url)
+            assert "tk_tickets" not in table_names(check)
+            check.dispose()
