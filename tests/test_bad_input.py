@@ -537,7 +537,7 @@ WORKFLOW_CASES = [
         lambda w: w.t.transition("HD-5", "wait_for_customer", actor="alice"),
         TransitionNotAllowed,
         "HD-5",
-        "'closed'",
+        "merged into HD-4",
         key="HD-5",
         status="closed",
         action="wait_for_customer",
