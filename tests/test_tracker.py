@@ -343,10 +343,19 @@ class TestComment:
         assert tracker.get(key).version == 1
 
     def test_internal_must_be_a_bool(self, tracker: Tracker) -> None:
-        """internal takes only True or False."""
+        """internal takes only True or False, for comments and transitions alike."""
         key = tracker.open("x", actor="bob").key
         with pytest.raises(ValidationError):
             tracker.comment(key, "hi", actor="alice", internal="yes")  # type: ignore[arg-type]
+        with pytest.raises(ValidationError):
+            tracker.transition(
+                key,
+                "start",
+                actor="alice",
+                comment="hi",
+                internal="no",  # type: ignore[arg-type]
+            )
+        assert (tracker.get(key).version, tracker.comments(key)) == (1, [])
 
     def test_returns_its_own_comment_when_a_subscriber_adds_another(self, tracker: Tracker) -> None:
         """The returned comment is the one this call added, even if a callback added more."""
@@ -879,6 +888,8 @@ class TestQuery:
             {"where": {"colour": "red"}},
             {"where": {"priority": {"like": "P1"}}},
             {"where": {"tags": "email"}},
+            {"where": {"tags": {"in": ["email"]}}},
+            {"where": {"watchers": {"not_in": ["bob"]}}},
             {"where": {"fields.points": {"contains": 3}}},
             {"where": {"assignee": {"is_null": "yes"}}},
             {"limit": 0},
