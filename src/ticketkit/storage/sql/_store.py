@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from attrs import evolve
-from sqlalchemy import Connection, CursorResult, Engine, delete, insert, select, update
+from sqlalchemy import Connection, CursorResult, Engine, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..._errors import ConflictError
@@ -165,6 +165,114 @@ class SQLTransaction:
             insert(attachment_content).values(attachment_id=stored.id, content=bytes(content))
         )
         return stored
+
+    # -- bulk writes (used by ticketkit's importer when present) ----------------------
+
+    def _reserve_numbers(self, prefix: str, count: int) -> int:
+        """Reserve ``count`` key numbers for ``prefix`` with one bump; return the first."""
+        bump = (
+            update(key_sequences)
+            .where(key_sequences.c.prefix == prefix)
+            .values(last_number=key_sequences.c.last_number + count)
+        )
+        if self._conn.execute(bump).rowcount == 0:
+            try:
+                with self._conn.begin_nested():
+                    self._conn.execute(
+                        insert(key_sequences).values(prefix=prefix, last_number=count)
+                    )
+                return 1
+            except IntegrityError:  # another writer created the sequence first
+                self._conn.execute(bump)
+        last = self._conn.execute(
+            select(key_sequences.c.last_number).where(key_sequences.c.prefix == prefix)
+        ).scalar_one()
+        return int(last) - count + 1
+
+    def _insert_returning_ids(self, table: Table, params: list[dict[str, Any]]) -> list[int]:
+        """Insert ``params`` and return their new ids, in order.
+
+        One ``executemany`` with ``RETURNING`` where the dialect can sort the returned
+        rows by parameter order (SQLAlchemy's "insertmanyvalues": SQLite, PostgreSQL,
+        MariaDB); one ``INSERT`` per row elsewhere (MySQL).
+        """
+        if self._conn.dialect.insert_executemany_returning_sort_by_parameter_order:
+            stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+            return [int(i) for i in self._conn.execute(stmt, params).scalars()]
+        return [_new_id(self._conn.execute(insert(table), p)) for p in params]
+
+    def create_tickets(self, drafts: Sequence[Ticket], prefix: str) -> list[Ticket]:
+        """Store many new tickets with consecutive keys for ``prefix``, in order.
+
+        Like :meth:`create_ticket` for each draft, in a handful of statements: one
+        bump of the key sequence, one ``executemany`` for the tickets and one per
+        index table.
+        """
+        if not drafts:
+            return []
+        first = self._reserve_numbers(prefix, len(drafts))
+        keys = [f"{prefix}-{first + i}" for i in range(len(drafts))]
+        params = []
+        for draft, key in zip(drafts, keys, strict=True):
+            row = rows.ticket_row(draft)
+            row["key"] = key
+            params.append(row)
+        # Keys are unique, so ids are matched by key: the rows may come back in any
+        # order, which lets SQLAlchemy batch them into multi-row INSERT … RETURNING.
+        if self._conn.dialect.insert_executemany_returning:
+            stmt = insert(tickets).returning(tickets.c.key, tickets.c.id)
+            found = dict(self._conn.execute(stmt, params).all())
+        else:
+            self._conn.execute(insert(tickets), params)
+            found = dict(
+                self._conn.execute(
+                    select(tickets.c.key, tickets.c.id).where(tickets.c.key.in_(keys))
+                ).all()
+            )
+        ids = [int(found[k]) for k in keys]
+        created = [
+            evolve(draft, id=new_id, key=key)
+            for draft, new_id, key in zip(drafts, ids, keys, strict=True)
+        ]
+        side: dict[Any, list[dict[str, Any]]] = {}
+        for ticket in created:
+            for table, new_rows in _side_rows(ticket).items():
+                side.setdefault(table, []).extend(new_rows)
+            self._seen[ticket.id] = ticket
+        for table, new_rows in side.items():
+            if new_rows:
+                self._conn.execute(insert(table), new_rows)
+        return created
+
+    def add_events_many(self, new_events: Sequence[Event]) -> list[Event]:
+        """Like :meth:`add_events`, in one ``executemany`` where the dialect allows."""
+        if not new_events:
+            return []
+        ids = self._insert_returning_ids(events, [rows.event_row(e) for e in new_events])
+        return [evolve(e, id=i) for e, i in zip(new_events, ids, strict=True)]
+
+    def insert_events(self, new_events: Sequence[Event]) -> None:
+        """Append events in order in one ``executemany``, without reading their ids back."""
+        if new_events:
+            self._conn.execute(insert(events), [rows.event_row(e) for e in new_events])
+
+    def add_comments(self, new_comments: Sequence[Comment]) -> list[Comment]:
+        """Like :meth:`add_comment` for each comment, in one ``executemany`` where possible."""
+        if not new_comments:
+            return []
+        params = [
+            {
+                "ticket_id": c.ticket_id,
+                "ticket_key": c.ticket_key,
+                "author": c.author,
+                "body": c.body,
+                "internal": c.internal,
+                "created": c.created,
+            }
+            for c in new_comments
+        ]
+        ids = self._insert_returning_ids(comments, params)
+        return [evolve(c, id=i) for c, i in zip(new_comments, ids, strict=True)]
 
 
 class SQLStore:
