@@ -391,8 +391,10 @@ def _field_strategy(name: str, defs: Mapping[str, FieldDef]) -> st.SearchStrateg
 
 def _ops_for(name: str, defs: Mapping[str, FieldDef]) -> list[Op]:
     fd = defs.get(name.removeprefix("fields.")) if name.startswith("fields.") else None
-    if name in _SET_FIELDS or (fd is not None and fd.type is FieldType.MULTI_CHOICE):
-        return [Op.CONTAINS, Op.IN, Op.NOT_IN, Op.IS_NULL]
+    if name in _SET_FIELDS:
+        return [Op.CONTAINS]
+    if fd is not None and fd.type is FieldType.MULTI_CHOICE:
+        return [Op.CONTAINS, Op.IS_NULL]
     ops = [Op.EQ, Op.NE, Op.IN, Op.NOT_IN, Op.IS_NULL]
     if fd is None or fd.type in _ORDERED_TYPES:
         ops += [Op.LT, Op.LE, Op.GT, Op.GE]

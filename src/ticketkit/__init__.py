@@ -51,6 +51,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 __all__ = [
+    "DEFAULT_MATRIX",
     "Action",
     "ActorIsAssignee",
     "Attachment",
@@ -60,7 +61,6 @@ __all__ = [
     "Comment",
     "Condition",
     "ConflictError",
-    "DEFAULT_MATRIX",
     "Event",
     "EventType",
     "FieldDef",

@@ -43,6 +43,8 @@ class FrozenClock:
     def advance(self, delta: timedelta | None = None, /, **kwargs: float) -> datetime:
         """Move forward by ``delta`` or by ``timedelta(**kwargs)``; return the new time."""
         step = delta if delta is not None else timedelta(**kwargs)
+        if not isinstance(step, timedelta):
+            raise ValidationError(f"advance takes a timedelta, got {step!r}")
         if step < timedelta(0):
             raise ValidationError(f"a FrozenClock only moves forward, got {step}")
         self._now += step

@@ -58,6 +58,12 @@ class TrackerConfig:
     max_attachment_size: int = 25 * 1024 * 1024
 
     def __attrs_post_init__(self) -> None:
+        size = self.max_attachment_size
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise ValidationError(
+                f"max_attachment_size must be a whole number of bytes (0 or more), got {size!r}",
+                field="max_attachment_size",
+            )
         if not self.queues:
             object.__setattr__(self, "queues", {self.default_queue: self.prefix})
         for queue, prefix in self.queues.items():

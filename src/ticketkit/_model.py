@@ -39,6 +39,8 @@ def check_tag(value: object) -> str:
 
 
 def normalise_tags(values: Iterable[str]) -> frozenset[str]:
+    if not isinstance(values, Iterable):
+        raise ValidationError(f"tags must be a collection of strings, got {values!r}", field="tags")
     if isinstance(values, str):
         raise ValidationError(
             f"tags must be a collection of strings, not the single string {values!r}",

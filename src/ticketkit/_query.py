@@ -169,6 +169,8 @@ _ORDERED = {"id", "version", "created", "updated", "resolved_at", "priority"}
 
 
 def _field_kind(name: str, defs: Mapping[str, FieldDef]) -> tuple[str, FieldDef | None]:
+    if not isinstance(name, str):
+        raise ValidationError(f"a query field name must be a string, got {name!r}")
     if name in _BUILTIN:
         return _BUILTIN[name], None
     if name.startswith("fields.") and name[7:] in defs:
@@ -222,6 +224,11 @@ def check_query(query: Query, defs: Mapping[str, FieldDef]) -> Query:
         kind, fd = _field_kind(cond.field, defs)
         op = _parse_op(cond.op, cond.field)
         if op is Op.IS_NULL:
+            if cond.field in ("tags", "watchers"):
+                raise ValidationError(
+                    f"{cond.field!r} is never null, only empty; there is no is_null for it",
+                    field=cond.field,
+                )
             if not isinstance(cond.value, bool):
                 raise ValidationError(
                     f"is_null on {cond.field!r} takes true or false, got {cond.value!r}",
@@ -229,6 +236,11 @@ def check_query(query: Query, defs: Mapping[str, FieldDef]) -> Query:
                 )
             value: Any = cond.value
         elif op in (Op.IN, Op.NOT_IN):
+            if kind == _SET:
+                raise ValidationError(
+                    f"{cond.field!r} holds several values; use contains, not {op.value}",
+                    field=cond.field,
+                )
             if isinstance(cond.value, str | bytes) or not isinstance(
                 cond.value, Sequence | set | frozenset
             ):
@@ -287,6 +299,11 @@ def check_query(query: Query, defs: Mapping[str, FieldDef]) -> Query:
         field_types=tuple((name, defs[name].type) for name in sorted(named)),
     )
     if checked.cursor is not None:
+        if not isinstance(checked.cursor, str):
+            raise InvalidCursor(
+                f"cursor must be the string a page gave as next_cursor, got {checked.cursor!r}",
+                field="cursor",
+            )
         decode_cursor(checked)
     return checked
 
@@ -404,7 +421,15 @@ def decode_cursor(query: Query) -> tuple[_Key, ...]:
             _decode_sort_value(name.removeprefix("-"), item)
             for name, item in zip(query.order_by, raw, strict=True)
         ]
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError, AttributeError):
+    except (
+        ValueError,
+        KeyError,
+        TypeError,
+        ArithmeticError,
+        binascii.Error,
+        UnicodeDecodeError,
+        AttributeError,
+    ):
         raise InvalidCursor(
             f"cursor {query.cursor[:40]!r} is not valid; pass the next_cursor of the "
             "previous page unchanged",

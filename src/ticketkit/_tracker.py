@@ -7,13 +7,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import attrs
 from attrs import evolve
 
 from . import _edits as edits
 from . import _relations as relations
 from ._clock import Clock, SystemClock, ensure_utc
 from ._config import KEY_PATTERN, TrackerConfig
-from ._errors import ConflictError, NotFound, ValidationError
+from ._errors import ConflictError, NotFound, TransitionNotAllowed, ValidationError
 from ._events import Event, EventType
 from ._guards import TransitionInputs
 from ._history import diff_events, replay, snapshot
@@ -51,6 +52,12 @@ class Tracker:
             raise ValidationError("pass either config= or individual settings, not both")
         self.store = store
         self.clock: Clock = clock or SystemClock()
+        unknown = sorted(set(settings) - {a.name for a in attrs.fields(TrackerConfig)})
+        if unknown:
+            known = ", ".join(a.name for a in attrs.fields(TrackerConfig))
+            raise ValidationError(
+                f"unknown tracker setting {unknown[0]!r}; the settings are {known}"
+            )
         self.config = config or TrackerConfig(**settings)
         self._subscribers = Subscribers()
 
@@ -197,16 +204,22 @@ class Tracker:
         description; ``order_by`` names fields, ``-`` first for descending. Pass the
         page's ``next_cursor`` back unchanged to get the next page.
         """
-        query = (
-            where
-            if isinstance(where, Query)
-            else Query.build(where, text=text, order_by=order_by, limit=limit, cursor=cursor)
-        )
+        if isinstance(where, Query):
+            if text is not None or order_by != ("id",) or limit != 50 or cursor is not None:
+                raise ValidationError(
+                    "pass either a Query or the text/order_by/limit/cursor arguments, not "
+                    "both; use attrs.evolve(query, ...) to change a Query"
+                )
+            query = where
+        else:
+            query = Query.build(where, text=text, order_by=order_by, limit=limit, cursor=cursor)
         return self.store.query(check_query(query, self.config.fields))
 
     def available_actions(self, ref: Ref | Ticket, actor: str) -> list[Action]:
         """The workflow actions a front end should offer ``actor`` on this ticket now."""
         ticket = ref if isinstance(ref, Ticket) else self.get(ref)
+        if ticket.merged_into is not None:
+            return []
         return self.workflow.available_actions(ticket, check_name(actor, "actor"), self.clock.now())
 
     # -- events ---------------------------------------------------------------------
@@ -412,11 +425,33 @@ class Tracker:
         """
         if comment is not None:
             comment = edits.check_comment(comment)
+        if not isinstance(internal, bool):
+            raise ValidationError(
+                f"internal must be true or false, got {internal!r}", field="internal"
+            )
+        if resolution is not None and not isinstance(resolution, str):
+            raise ValidationError(
+                f"resolution must be a string such as 'fixed', got {resolution!r}",
+                field="resolution",
+            )
+        if fields is not None and not isinstance(fields, Mapping):
+            raise ValidationError(
+                f"fields must map field names to values, got {fields!r}", field="fields"
+            )
         inputs = TransitionInputs(comment=comment, resolution=resolution, fields=dict(fields or {}))
 
         def change(
             tx: Transaction, current: Ticket, actor: str, now: datetime
         ) -> tuple[Ticket, list[Event]]:
+            if current.merged_into is not None:
+                raise TransitionNotAllowed(
+                    f"cannot {action!r} {current.key}: it was merged into "
+                    f"{current.merged_into}; work on {current.merged_into} instead",
+                    key=current.key,
+                    status=current.status,
+                    action=str(action),
+                    reason=f"merged into {current.merged_into}",
+                )
             plan = self.workflow.plan(current, action, actor=actor, now=now, inputs=inputs)
             extra = sorted(set(inputs.fields) - set(plan.changes))
             if extra:
