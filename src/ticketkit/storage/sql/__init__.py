@@ -16,24 +16,32 @@ except ImportError as exc:  # pragma: no cover - exercised in the tests_core nox
 from typing import Any
 
 from ._engine import Durability, make_engine
+from ._migrate import HEAD, check_schema, current_revision, upgrade
 from ._store import SQLStore, SQLTransaction
 
-__all__ = ["Durability", "SQLStore", "SQLTransaction", "make_engine", "open_store"]
+__all__ = [
+    "HEAD",
+    "Durability",
+    "SQLStore",
+    "SQLTransaction",
+    "check_schema",
+    "current_revision",
+    "make_engine",
+    "open_store",
+    "upgrade",
+]
 
 
 def open_store(url: str, *, create: bool = True, **options: Any) -> SQLStore:
-    """Open the database at ``url``, creating ticketkit's tables in an empty one."""
-    from sqlalchemy import inspect
+    """Open the database at ``url`` and check its schema.
 
-    from ._engine import translate_errors
-    from ._schema import metadata
-
+    An empty database gets ticketkit's tables when ``create`` is true; one at
+    another schema version raises :class:`~ticketkit.SchemaVersionError` saying
+    what to run. ``options`` go to :meth:`SQLStore.from_url`.
+    """
     store = SQLStore.from_url(url, **options)
     try:
-        where = store.engine.url.render_as_string(hide_password=True)
-        with translate_errors(where), store.engine.begin() as conn:
-            if create and not inspect(conn).has_table("tk_tickets"):
-                metadata.create_all(conn)
+        check_schema(store.engine, create=create)
     except BaseException:
         store.close()
         raise
