@@ -377,7 +377,16 @@ _BUILTIN_VALUES: dict[str, st.SearchStrategy[Any]] = {
 }
 _TEXT_FIELDS = ("title", "description")
 _SET_FIELDS = ("tags", "watchers")
-_ORDERED_TYPES = (FieldType.INT, FieldType.DECIMAL, FieldType.DATE, FieldType.TEXT)
+_ORDERED_TYPES = (
+    FieldType.INT,
+    FieldType.DECIMAL,
+    FieldType.DATE,
+    FieldType.TEXT,
+    FieldType.CHOICE,
+    FieldType.USER,
+    FieldType.BOOL,
+)
+_UNORDERED = ("impact", "urgency", "key")
 
 
 def _field_strategy(name: str, defs: Mapping[str, FieldDef]) -> st.SearchStrategy[Any]:
@@ -396,7 +405,7 @@ def _ops_for(name: str, defs: Mapping[str, FieldDef]) -> list[Op]:
     if fd is not None and fd.type is FieldType.MULTI_CHOICE:
         return [Op.CONTAINS, Op.IS_NULL]
     ops = [Op.EQ, Op.NE, Op.IN, Op.NOT_IN, Op.IS_NULL]
-    if fd is None or fd.type in _ORDERED_TYPES:
+    if (fd is None and name not in _UNORDERED) or (fd is not None and fd.type in _ORDERED_TYPES):
         ops += [Op.LT, Op.LE, Op.GT, Op.GE]
     if name in _TEXT_FIELDS:
         ops.append(Op.CONTAINS)
@@ -426,7 +435,7 @@ def queries(
     with_cursor: bool | None = None,
 ) -> Query:
     """A query as ``check_query`` returns it; sometimes with a valid cursor."""
-    sortable = [n for n in _BUILTIN_VALUES if n not in _SET_FIELDS] + [
+    sortable = [n for n in _BUILTIN_VALUES if n not in _SET_FIELDS and n not in _UNORDERED] + [
         f"fields.{n}" for n in sorted(defs) if defs[n].type is not FieldType.MULTI_CHOICE
     ]
     order = draw(

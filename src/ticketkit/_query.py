@@ -165,7 +165,8 @@ _BUILTIN: dict[str, str] = {
     "watchers": _SET,
 }
 _NULLABLE = {"assignee", "resolution", "impact", "urgency", "resolved_at", "merged_into"}
-_ORDERED = {"id", "version", "created", "updated", "resolved_at", "priority"}
+_UNORDERED = {"impact", "urgency", "key"}
+_ORDERED_TYPES = frozenset(FieldType) - {FieldType.MULTI_CHOICE}
 
 
 def _field_kind(name: str, defs: Mapping[str, FieldDef]) -> tuple[str, FieldDef | None]:
@@ -272,7 +273,8 @@ def check_query(query: Query, defs: Mapping[str, FieldDef]) -> Query:
                 )
             if op in (Op.LT, Op.LE, Op.GT, Op.GE) and not _orderable(cond.field, fd):
                 raise ValidationError(
-                    f"{op.value} needs an ordered field; {cond.field!r} is not one",
+                    f"{op.value} needs an ordered field; {cond.field!r} is not one "
+                    "(compare priority, id or times instead)",
                     field=cond.field,
                 )
             value = _normalise(cond.field, fd, cond.value)
@@ -286,6 +288,12 @@ def check_query(query: Query, defs: Mapping[str, FieldDef]) -> Query:
         if kind == _SET:
             raise ValidationError(
                 f"cannot sort by {name!r}: it holds several values", field="order_by"
+            )
+        if not _orderable(name, fd):
+            hint = {"key": "id", "impact": "priority", "urgency": "priority"}.get(name, "id")
+            raise ValidationError(
+                f"cannot sort by {name!r}: its values have no useful order; sort by {hint!r}",
+                field="order_by",
             )
         order.append(item)
     if "id" not in [o.removeprefix("-") for o in order]:
@@ -309,9 +317,15 @@ def check_query(query: Query, defs: Mapping[str, FieldDef]) -> Query:
 
 
 def _orderable(name: str, fd: FieldDef | None) -> bool:
+    """Can ``lt``/``gt`` and sorting apply? Strings order by code point.
+
+    ``impact`` and ``urgency`` are ranks whose names do not sort (order by
+    ``priority``, derived from them), and keys would sort ``HD-10`` before
+    ``HD-2`` (order by ``id``).
+    """
     if fd is not None:
-        return fd.type in (FieldType.INT, FieldType.DECIMAL, FieldType.DATE, FieldType.TEXT)
-    return name in _ORDERED or _BUILTIN.get(name) in (_SCALAR, _TEXT)
+        return fd.type in _ORDERED_TYPES
+    return name not in _UNORDERED and _BUILTIN.get(name) in (_SCALAR, _TEXT)
 
 
 # -- reference semantics ------------------------------------------------------------
