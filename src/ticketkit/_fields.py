@@ -42,6 +42,12 @@ def _field_type(value: object) -> FieldType:
         raise ValidationError(f"unknown custom field type {value!r}; use one of {known}") from None
 
 
+def _to_choices(values: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(values, str) or not isinstance(values, Iterable):
+        raise ValidationError(f"choices must be a list of strings, got {values!r}")
+    return tuple(values)
+
+
 def _check_field_name(_: object, __: object, value: str) -> None:
     if not isinstance(value, str) or not _NAME.match(value):
         raise ValidationError(
@@ -61,15 +67,19 @@ class FieldDef:
 
     name: str = field(validator=_check_field_name)
     type: FieldType = field(converter=_field_type)
-    label: str = ""
-    required: bool = False
-    choices: tuple[str, ...] = field(default=(), converter=tuple)
-    max_length: int | None = None
-    min_value: int | Decimal | None = None
-    max_value: int | Decimal | None = None
-    internal: bool = False
+    label: str = field(default="", kw_only=True)
+    required: bool = field(default=False, kw_only=True)
+    choices: tuple[str, ...] = field(default=(), converter=_to_choices, kw_only=True)
+    max_length: int | None = field(default=None, kw_only=True)
+    min_value: int | Decimal | None = field(default=None, kw_only=True)
+    max_value: int | Decimal | None = field(default=None, kw_only=True)
+    internal: bool = field(default=False, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
+        if not isinstance(self.required, bool):
+            raise ValidationError(f"required must be true or false, got {self.required!r}")
+        if not isinstance(self.label, str):
+            raise ValidationError(f"a field label must be a string, got {self.label!r}")
         wants_choices = self.type in (FieldType.CHOICE, FieldType.MULTI_CHOICE)
         if wants_choices and not self.choices:
             raise ValidationError(
