@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from attrs import evolve
@@ -24,6 +24,9 @@ from ._subscriptions import Subscribers, Subscription
 from ._text import check_name
 from ._workflow import Action, Workflow
 from .storage import Store, Transaction
+
+if TYPE_CHECKING:
+    from .importers import ImportRecord, ImportReport
 
 __all__ = ["Tracker"]
 
@@ -221,6 +224,25 @@ class Tracker:
         if ticket.merged_into is not None:
             return []
         return self.workflow.available_actions(ticket, check_name(actor, "actor"), self.clock.now())
+
+    # -- moving in --------------------------------------------------------------------
+
+    def import_tickets(
+        self,
+        records: Iterable[ImportRecord],
+        *,
+        batch_size: int = 500,
+        progress: Callable[[int, int | None], object] | None = None,
+    ) -> ImportReport:
+        """Import tickets from another system, keeping their history, in batches.
+
+        Each batch is one transaction; ``progress(done, total)`` is called after
+        each. See :mod:`ticketkit.importers` for the record format and the CSV and
+        JSON Lines readers.
+        """
+        from ._bulk import import_tickets
+
+        return import_tickets(self, records, batch_size=batch_size, progress=progress)
 
     # -- events ---------------------------------------------------------------------
 
