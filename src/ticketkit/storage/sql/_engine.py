@@ -99,29 +99,64 @@ def _safe(url: str) -> str:
     return re.sub(r"(//[^:/@]+:)[^@]*@", r"\1***@", url)
 
 
+def _driver_text(exc: DBAPIError) -> str:
+    """The driver's message, without PyMySQL's ``(code, "text")`` tuple wrapping."""
+    orig = exc.orig
+    if orig is None:
+        return str(exc)
+    args: tuple[object, ...] = tuple(getattr(orig, "args", ()))
+    if len(args) == 2 and isinstance(args[0], int) and isinstance(args[1], str):
+        return f"{args[1]} (error {args[0]})"
+    return str(orig)
+
+
 def describe(exc: DBAPIError, where: str) -> str:
-    text = str(exc.orig) if exc.orig is not None else str(exc)
+    """What went wrong with the database ``where``, and what to do about it."""
+    text = _driver_text(exc).strip()
+    first = text.splitlines()[0] if text else type(exc.orig).__name__
     low = text.lower()
     if "database is locked" in low or "database table is locked" in low:
         return (
             f"the database {where} stayed locked by another writer past the busy timeout; "
             "try again, or raise busy_timeout"
         )
-    if "readonly database" in low or "read-only" in low:
+    if "lock wait timeout" in low or "lock timeout" in low:
+        return (
+            f"the database {where} kept a row locked by another transaction past the lock "
+            f"timeout; try again ({first})"
+        )
+    if "deadlock" in low or "could not serialize" in low:
+        return f"the database {where} aborted the transaction to break a deadlock; try again"
+    if "readonly database" in low or "read-only" in low or "read only" in low:
         return f"the database {where} is read-only; check the file's and directory's permissions"
     if "unable to open database file" in low:
         return (
             f"cannot open the database file {where}; check that its directory exists and is "
             "writable"
         )
+    if "file is not a database" in low:
+        return (
+            f"the file {where} is not a SQLite database (or it is encrypted or damaged); "
+            "point the URL at a ticketkit database or at a new file"
+        )
+    if "disk is full" in low or "no space left" in low:
+        return f"the disk holding the database {where} is full; free some space and try again"
+    if ("database" in low and "does not exist" in low) or "unknown database" in low:
+        return (
+            f"the database {where} does not exist on the server; create it first "
+            f"(CREATE DATABASE …) ({first})"
+        )
     if (
         "connection refused" in low
         or "can't connect" in low
         or "could not connect" in low
-        or ("connection" in low and ("failed" in low or "timeout" in low))
+        or "server has gone away" in low
+        or "lost connection" in low
+        or ("connection" in low and ("failed" in low or "timeout" in low or "closed" in low))
     ):
-        return f"cannot connect to the database {where}: {text.strip().splitlines()[0]}"
-    first = text.strip().splitlines()[0] if text.strip() else type(exc.orig).__name__
+        return f"cannot connect to the database {where}: {first}"
+    if "access denied" in low or "authentication failed" in low or "password" in low:
+        return f"the database {where} refused the login; check the user name and password"
     return f"the database {where} refused the operation: {first}"
 
 
