@@ -240,7 +240,7 @@ def field_value_for(fd: FieldDef) -> st.SearchStrategy[FieldValue]:
     elif fd.type is FieldType.CHOICE:
         raw = st.sampled_from(fd.choices)
     elif fd.type is FieldType.MULTI_CHOICE:
-        raw = st.lists(st.sampled_from(fd.choices), unique=True)
+        raw = st.lists(st.sampled_from(fd.choices), unique=True, min_size=1)
     else:
         raw = names()
     return raw.map(fd.validate)

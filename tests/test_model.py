@@ -103,6 +103,11 @@ class TestFieldDef:
         with pytest.raises(ValidationError, match="at least 1"):
             fd.validate(0)
 
+    def test_empty_multi_choice_means_not_set(self) -> None:
+        """Choosing nothing in a multi-choice field clears it, as None does."""
+        defs = {"os": FieldDef("os", "multi_choice", choices=("linux", "mac"))}
+        assert validate_field_values(defs, {"os": []}, current={"os": ("mac",)}) == {}
+
     def test_required_and_clearing(self) -> None:
         """None clears a field; a required field must end up set."""
         defs = {"a": FieldDef("a", "int", required=True), "b": FieldDef("b", "int")}

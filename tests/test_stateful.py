@@ -330,7 +330,7 @@ class TrackerMachine(RuleBasedStateMachine):
         before = self._get(key)
         expected = dict(before.fields)
         for name, value in values.items():
-            if value is None:
+            if value is None or value == ():  # an empty multi-choice means "not set"
                 expected.pop(name, None)
             else:
                 expected[name] = value

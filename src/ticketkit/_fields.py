@@ -249,10 +249,12 @@ def validate_field_values(
             raise ValidationError(
                 f"unknown custom field {name!r}; known fields: {known}", field=f"fields.{name}"
             )
-        if value is None:
+        checked = None if value is None else fd.validate(value)
+        if checked is None or checked == ():
+            # No value and an empty multi-choice selection both mean "not set".
             result.pop(name, None)
         else:
-            result[name] = fd.validate(value)
+            result[name] = checked
     for fd in definitions.values():
         if fd.required and fd.name not in result:
             raise ValidationError(f"custom field {fd.name!r} is required", field=fd.path)
