@@ -18,9 +18,10 @@ def squeeze(text: str) -> str:
     return "\n".join(" ".join(line.split()) for line in text.splitlines())
 
 
-def run_module(*args: str) -> subprocess.CompletedProcess[str]:
+def run_module(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ticketkit", *args],
+        cwd=cwd,
         capture_output=True,
         text=True,
         encoding="utf-8",
@@ -31,7 +32,7 @@ def run_module(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def output() -> str:
-    result = run_module("demo")
+    result = run_module("demo", "--url", "memory://")
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     return result.stdout
@@ -107,9 +108,19 @@ class TestCommandLine:
         assert "'nosuch'" in result.stderr
         assert "Traceback" not in result.stderr
 
+    def test_default_keeps_the_tickets_in_a_sqlite_file(self, output: str, tmp_path: Path) -> None:
+        """Without --url the demo writes ticketkit-demo.db afresh each run and tells the story."""
+        for _ in range(2):
+            result = run_module("demo", cwd=tmp_path)
+            assert result.returncode == 0, result.stderr
+            assert result.stdout == output
+        with Tracker.from_url(f"sqlite:///{tmp_path / demo.DEMO_FILE}") as tracker:
+            kept = list(tracker.query(limit=100))
+        assert [t.key for t in kept] == [f"HD-{n}" for n in range(1, len(kept) + 1)]
+        assert all(t.key in output for t in kept)
+
     def test_sqlite_gives_the_same_story(self, output: str, tmp_path: Path) -> None:
         """On a new SQLite file the demo prints exactly what it prints in memory."""
-        pytest.importorskip("sqlalchemy")
         url = f"sqlite:///{tmp_path / 'demo.db'}"
         result = run_module("demo", "--url", url)
         assert result.returncode == 0, result.stderr
@@ -117,7 +128,6 @@ class TestCommandLine:
 
     def test_refuses_a_store_that_holds_tickets(self, tmp_path: Path) -> None:
         """The demo never writes its tickets among someone's real ones."""
-        pytest.importorskip("sqlalchemy")
         url = f"sqlite:///{tmp_path / 'helpdesk.db'}"
         with Tracker.from_url(url) as tracker:
             tracker.open(title="A real ticket", actor="bob")

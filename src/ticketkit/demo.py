@@ -18,6 +18,7 @@ import sys
 import textwrap
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TextIO
 
 from ._clock import FrozenClock
@@ -235,6 +236,10 @@ def _history(tracker: Tracker, ticket: Ticket, out: TextIO) -> None:
         print(f"  {event.at:%Y-%m-%d %H:%M}  {event.actor:<{width}} {line}", file=out)
 
 
+#: Where ``python -m ticketkit demo`` keeps its tickets unless given ``--url``.
+DEMO_FILE = "ticketkit-demo.db"
+
+
 def run(url: str = "memory://", out: TextIO = sys.stdout) -> None:
     """Play the demo on the store ``url`` names and print it to ``out``."""
     clock = FrozenClock(START)
@@ -262,14 +267,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--url",
-        default="memory://",
-        help="an empty store to play the demo in: memory:// (the default) or a database "
-        "URL such as sqlite:///ticketkit-demo.db (needs the sql extra)",
+        default=None,
+        help=f"an empty store to play the demo in: a database URL such as "
+        f"sqlite:///helpdesk.db, or memory://; by default the SQLite file {DEMO_FILE} in "
+        "the current directory, made afresh on each run",
     )
     args = parser.parse_args(argv)
+    url = args.url
+    if url is None:
+        path = Path.cwd() / DEMO_FILE
+        for leftover in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm"))):
+            leftover.unlink(missing_ok=True)
+        url = f"sqlite:///{path}"
     try:
-        run(args.url)
+        run(url)
     except TicketkitError as exc:
+        print(f"ticketkit demo: {exc}", file=sys.stderr)
+        return 1
+    except ImportError as exc:  # the sql extra is missing
         print(f"ticketkit demo: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # the reader (``| head``) went away; that is fine
