@@ -10,6 +10,7 @@ bound parameters.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
@@ -174,7 +175,33 @@ def _equal(column: Any, value: Any) -> ColumnElement[bool]:
 
 
 def compile_query(query: Query, columns: Sequence[ColumnClause[Any]] | None = None) -> Select[Any]:
-    """``SELECT`` the matching tickets in order, one more than a page (to see if more follow)."""
+    """``SELECT`` the matching tickets in order, one more than a page (to see if more follow).
+
+    The same query (``Query`` is immutable) gets the same ``Select`` object back
+    from a small cache, which spares building it and lets SQLAlchemy's statement
+    cache find its compiled form at once: a dashboard repeats its queries.
+    """
+    cols = tuple(columns) if columns is not None else None
+    # Equal values of different types (1, True, Decimal(1)) may need different
+    # columns, so the types are part of the key.
+    kinds = tuple(
+        tuple(map(type, c.value)) if isinstance(c.value, tuple) else type(c.value)
+        for c in query.conditions
+    )
+    try:
+        return _cached_query(query, kinds, cols)
+    except TypeError:  # a value that cannot be hashed: build the statement afresh
+        return _build_query(query, cols)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_query(
+    query: Query, kinds: tuple[Any, ...], columns: tuple[ColumnClause[Any], ...] | None
+) -> Select[Any]:
+    return _build_query(query, columns)
+
+
+def _build_query(query: Query, columns: Sequence[ColumnClause[Any]] | None) -> Select[Any]:
     types = dict(query.field_types)
     stmt = select(*(columns or tickets.c))
     where: list[ColumnElement[bool]] = [_condition(c, types) for c in query.conditions]

@@ -23,6 +23,10 @@ WRITE = "ticketkit_write"
 def _sqlite_setup(engine: Engine, durability: Durability, busy_timeout: float) -> None:
     """WAL, foreign keys, a busy timeout, and ``BEGIN IMMEDIATE`` for writes.
 
+    Reads run in SQLite's autocommit mode: every read of the store is a single
+    statement (``get_ticket``, ``events``, ``query``…), and a single statement
+    sees one snapshot of the database.
+
     pysqlite's own transaction handling is switched off so that SQLAlchemy's
     ``begin`` decides: a write transaction takes the write lock at once, so two
     writers queue on the busy timeout instead of deadlocking on a lock upgrade.
@@ -44,8 +48,10 @@ def _sqlite_setup(engine: Engine, durability: Durability, busy_timeout: float) -
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        write = connection.get_execution_options().get(WRITE, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        # A read sends no BEGIN: each of its statements is one SELECT, which SQLite
+        # runs on one consistent snapshot by itself, and a round trip is saved.
+        if connection.get_execution_options().get(WRITE, False):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(

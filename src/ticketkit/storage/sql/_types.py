@@ -140,7 +140,14 @@ class JSONText(TypeDecorator[Any]):
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
-        return None if value is None else json.loads(value)
+        if value is None:
+            return None
+        # Most tickets have no tags, fields, watchers or links: skip the parser for those.
+        if value == "[]":
+            return []
+        if value == "{}":
+            return {}
+        return json.loads(value)
 
 
 _ = JSON  # SQLAlchemy's JSON type is not used: its NULL handling differs per backend
