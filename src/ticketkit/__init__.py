@@ -41,6 +41,7 @@ from ._guards import (
 from ._model import Attachment, Comment, Link, LinkKind, Ticket
 from ._priority import DEFAULT_MATRIX, Impact, Priority, PriorityMatrix, Urgency
 from ._query import Condition, Op, Page, Query
+from ._search import SearchHit
 from ._subscriptions import Subscription
 from ._tracker import Tracker
 from ._workflow import Action, Category, State, TransitionPlan, Workflow
@@ -84,6 +85,7 @@ __all__ = [
     "RequireComment",
     "RequireField",
     "RequireResolution",
+    "SearchHit",
     "SetField",
     "State",
     "Subscription",

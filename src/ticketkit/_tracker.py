@@ -20,6 +20,7 @@ from ._guards import TransitionInputs
 from ._history import diff_events, replay, snapshot
 from ._model import Attachment, Comment, LinkKind, Ticket
 from ._query import Condition, Page, Query, check_query
+from ._search import SearchHit, search
 from ._subscriptions import Subscribers, Subscription
 from ._text import check_name
 from ._workflow import Action, Workflow
@@ -217,6 +218,16 @@ class Tracker:
         else:
             query = Query.build(where, text=text, order_by=order_by, limit=limit, cursor=cursor)
         return self.store.query(check_query(query, self.config.fields))
+
+    def search(self, text: str, *, limit: int = 20) -> list[SearchHit]:
+        """The tickets whose title, description or comments best match ``text``, best first.
+
+        Words match whole and ignoring case; a ticket matches if it holds any of
+        them, and ranks higher the more (and rarer) words it holds, most of all
+        in its title and description. Punctuation and operators in ``text`` are
+        never query syntax. ``limit`` is 1 to 100. Internal notes are searched.
+        """
+        return search(self.store, text, limit)
 
     def available_actions(self, ref: Ref | Ticket, actor: str) -> list[Action]:
         """The workflow actions a front end should offer ``actor`` on this ticket now."""

@@ -1130,3 +1130,160 @@ class StoreContract:
         assert len({t.id for t in made}) == threads * rounds
         for ticket in made:
             assert store.get_ticket(ticket.key) == ticket
+
+    # -- full-text search ------------------------------------------------------------
+    #
+    # Every word here has at least four letters and is no MariaDB stop word, since
+    # InnoDB's FULLTEXT indexes skip shorter words and stop words.
+
+    #: Search texts that hold query syntax of FTS5, tsquery or MariaDB's boolean mode.
+    HOSTILE_SEARCHES = (
+        "printer AND scanner",
+        "printer OR",
+        "NOT printer",
+        "printer NOT scanner",
+        "NEAR(printer scanner, 2)",
+        '"printer',
+        'printer"',
+        '"printer scanner"',
+        '"" OR ""',
+        "printer*",
+        "print*",
+        "*",
+        "title:printer",
+        "comments : printer",
+        "{title description}: scanner",
+        "^printer",
+        "(printer",
+        ")(",
+        "printer & !scanner",
+        "printer | scanner:*",
+        "scan:*",
+        "!printer <-> scanner",
+        "-printer +scanner",
+        "+printer -scanner ~toner >tray <tray",
+        "'; DROP TABLE tk_tickets; --",
+        "\\",
+        "%",
+        "_",
+        "\x00printer",
+        "printer\u200b",
+        "'",
+    )
+
+    @pytest.fixture
+    def searchable(self, tracker: Tracker) -> Tracker:
+        """Tickets TK-1 to TK-7 for the search tests (TK-4 to TK-7 mention no printer)."""
+        for title, description in (
+            ("Printer jams daily", "The office printer jams every morning"),
+            ("Mailbox quota reached", "Outgoing mail waits in the queue"),
+            ("Reprint invoices", "Blueprint drawings need reprinting"),
+            ("Laptop battery drains", "Battery lasts barely twenty minutes"),
+            ("Scanner NEAR window", "Scanner output looks faded"),
+            ("Password reset", "Cannot reset password from home"),
+            ("Toner cartridge empty", "Replace toner in tray"),
+        ):
+            tracker.open(title=title, description=description, actor="bob@example.com")
+        tracker.comment("TK-2", "Perhaps the printer spooler holds the mail", actor="alice")
+        tracker.comment("TK-4", "Replaced battery, waiting", actor="alice")
+        tracker.comment("TK-6", "Password policy changed recently", actor="alice")
+        return tracker
+
+    @staticmethod
+    def _found(tracker: Tracker, text: str, limit: int = 100) -> list[str]:
+        return [hit.ticket.key for hit in tracker.search(text, limit=limit)]
+
+    def test_search_ranks_title_and_description_above_a_comment(self, searchable: Tracker) -> None:
+        """A ticket with the word in title and description outranks one with it in a comment."""
+        hits = searchable.search("printer")
+        assert [h.ticket.key for h in hits] == ["TK-1", "TK-2"]
+        assert hits[0].score > hits[1].score, hits
+
+    def test_search_ranks_more_matching_words_first(self, searchable: Tracker) -> None:
+        """Any word may match; a ticket holding more of the words ranks higher."""
+        hits = searchable.search("toner scanner cartridge")
+        assert [h.ticket.key for h in hits] == ["TK-7", "TK-5"]
+        assert hits[0].score > hits[1].score, hits
+
+    def test_search_returns_the_stored_tickets(self, searchable: Tracker, store: Store) -> None:
+        """Hits carry the tickets as stored, best first; the store returns them with scores."""
+        hits = searchable.search("battery password")
+        assert {h.ticket.key for h in hits} == {"TK-4", "TK-6"}
+        for hit in hits:
+            assert hit.ticket == searchable.get(hit.ticket.key)
+            assert isinstance(hit.score, float)
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+        found = store.search("battery password", limit=5)
+        assert [(t.key, s) for t, s in found] == [(h.ticket.key, h.score) for h in hits]
+
+    def test_search_matches_whole_words_only(self, searchable: Tracker) -> None:
+        """Words are not substrings nor stems: print finds neither printer nor reprint."""
+        assert self._found(searchable, "print") == []
+        assert self._found(searchable, "printers") == []
+        assert self._found(searchable, "reprint") == ["TK-3"]
+        assert self._found(searchable, "blueprint") == ["TK-3"]
+
+    def test_search_ignores_case(self, searchable: Tracker) -> None:
+        """Upper, lower and mixed case find the same tickets."""
+        for text in ("printer", "PRINTER", "PrInTeR"):
+            assert self._found(searchable, text) == ["TK-1", "TK-2"], text
+        assert self._found(searchable, "CARTRIDGE") == ["TK-7"]
+
+    def test_search_finds_comments_and_internal_notes(self, tracker: Tracker) -> None:
+        """Public comments and internal notes are searched (access rules come later)."""
+        public = tracker.open(title="Mailbox full", actor="bob")
+        noted = tracker.open(title="Mailbox slow", actor="bob")
+        tracker.open(title="Mailbox gone", actor="bob")
+        tracker.comment(public.key, "Archived older messages", actor="alice")
+        tracker.comment(noted.key, "Customer seems grumpy", actor="alice", internal=True)
+        assert self._found(tracker, "archived") == [public.key]
+        assert self._found(tracker, "grumpy") == [noted.key]
+
+    def test_search_follows_updates(self, searchable: Tracker) -> None:
+        """A changed title or description is searched as it is now; new comments count."""
+        searchable.update("TK-1", actor="bob", title="Plotter jams daily")
+        searchable.update("TK-1", actor="bob", description="The office plotter jams")
+        assert self._found(searchable, "printer") == ["TK-2"]
+        assert self._found(searchable, "plotter") == ["TK-1"]
+        searchable.comment("TK-5", "Swapped the scanner glass", actor="alice")
+        searchable.comment("TK-5", "Glass cleaned again", actor="alice")
+        assert self._found(searchable, "glass") == ["TK-5"]
+        assert self._found(searchable, "scanner") == ["TK-5"]
+
+    def test_search_reads_query_syntax_as_plain_words(self, searchable: Tracker) -> None:
+        """Operators, quotes and SQL in the text neither fail nor change what matches."""
+        from ._search import terms
+
+        vocabulary = {}
+        for n in range(1, 8):
+            ticket = searchable.get(f"TK-{n}")
+            texts = [ticket.title, ticket.description]
+            texts += [c.body for c in searchable.comments(ticket.key)]
+            vocabulary[ticket.key] = set(terms(" ".join(texts)))
+        wrong = []
+        for text in self.HOSTILE_SEARCHES:
+            wanted = set(terms(text))
+            expected = {key for key, held in vocabulary.items() if held & wanted}
+            got = self._found(searchable, text)
+            if set(got) != expected or len(got) != len(set(got)):
+                wrong.append(f"{text!r}: got {got}, want {sorted(expected)}")
+        assert not wrong, "\n".join(wrong)
+        assert self._found(searchable, "near") == ["TK-5"]
+        assert searchable.get("TK-1").title == "Printer jams daily"
+
+    def test_search_without_hits_is_empty(self, tracker: Tracker) -> None:
+        """No ticket holds the words, or there are no tickets: an empty list."""
+        assert tracker.search("printer") == []
+        tracker.open(title="Printer jams", actor="bob")
+        assert self._found(tracker, "zeppelin") == []
+        assert self._found(tracker, "*** ()") == []
+
+    def test_search_honours_the_limit(self, tracker: Tracker) -> None:
+        """``limit`` keeps the best hits, in the order a larger limit gives them."""
+        for n in range(1, 7):
+            tracker.open(title=f"Printer number {'x' * n}", description="printer " * n, actor="bob")
+            tracker.open(title=f"Unrelated {'y' * n}", actor="bob")
+        everything = self._found(tracker, "printer")
+        assert len(everything) == 6
+        assert self._found(tracker, "printer", limit=3) == everything[:3]
+        assert self._found(tracker, "printer", limit=1) == everything[:1]

@@ -22,6 +22,7 @@ from ticketkit._errors import SchemaVersionError, StorageError, ValidationError
 from ticketkit.storage.sql import _migrate, make_engine
 from ticketkit.storage.sql._migrate import HEAD, check_schema, current_revision, upgrade
 from ticketkit.storage.sql._schema import metadata
+from ticketkit.storage.sql._search import include_name as search_include_name
 from ticketkit.storage.sql._types import Name
 
 
@@ -82,9 +83,21 @@ def strict_types(
 
 
 def differences(engine: sa.Engine, target: sa.MetaData) -> list[Any]:
+    """What Alembic finds different between the database and ``target``.
+
+    The full-text search structures (SQLite's FTS5 table and its shadow tables,
+    the GIN and FULLTEXT indexes, MariaDB's generated column) are left out: they
+    exist per dialect, so ``_schema.metadata`` cannot describe them;
+    ``tests/storage/test_search.py`` checks them instead.
+    """
     with engine.connect() as conn:
         context = MigrationContext.configure(
-            conn, opts={"compare_type": strict_types, "version_table": _migrate.VERSION_TABLE}
+            conn,
+            opts={
+                "compare_type": strict_types,
+                "version_table": _migrate.VERSION_TABLE,
+                "include_name": search_include_name,
+            },
         )
         return list(compare_metadata(context, target))
 

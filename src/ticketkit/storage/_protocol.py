@@ -79,4 +79,19 @@ class Store(Protocol):
         """Run a query already checked by :func:`ticketkit.query.check_query`."""
         ...
 
+    def search(self, text: str, *, limit: int) -> list[tuple[Ticket, float]]:
+        """The tickets whose text best matches ``text``, with their scores, best first.
+
+        ``text`` and ``limit`` were checked by the tracker (non-empty text,
+        ``1 <= limit <= 100``). The words of ``text`` are those of
+        :func:`ticketkit._search.words`: whole words, compared case-insensitively;
+        everything between them is never read as query syntax. A ticket matches
+        when its title, description or one of its comments (internal notes too)
+        holds any of the words. Scores are higher for better matches and compare
+        only within one result; ties go to the lower ticket id. The ranking must
+        put a ticket that has the words in its title and description above one
+        that mentions them once in a comment. Only committed writes are searched.
+        """
+        ...
+
     def close(self) -> None: ...

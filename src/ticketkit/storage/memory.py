@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import bisect
+import heapq
+import math
 import threading
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -14,8 +17,103 @@ from .._errors import ConflictError
 from .._events import Event
 from .._model import Attachment, Comment, Ticket
 from .._query import Page, Query, cursor_of, encode_cursor, matches, sort_key
+from .._search import terms, words
 
 __all__ = ["MemoryStore"]
+
+#: How much a word counts in each part of a ticket (title, description, comments), and
+#: BM25's k1 and b: the same as the SQL store's ``bm25(tk_search, 3.0, 2.0, 1.0)`` on
+#: SQLite, so the two rank alike.
+_WEIGHTS = (3.0, 2.0, 1.0)
+_K1, _B = 1.2, 0.75
+
+
+class _Doc:
+    """The words of one ticket, counted per part, as the search index holds them."""
+
+    __slots__ = ("comments", "description", "length", "title", "typed")
+
+    def __init__(self) -> None:
+        self.typed: tuple[str, str] | None = None  # the title and description indexed
+        self.title: Counter[str] = Counter()
+        self.description: Counter[str] = Counter()
+        self.comments: Counter[str] = Counter()
+        self.length = 0  # words in all three parts
+
+    def frequency(self, term: str) -> float:
+        title, description, comments = _WEIGHTS
+        return (
+            title * self.title[term]
+            + description * self.description[term]
+            + comments * self.comments[term]
+        )
+
+
+class _SearchIndex:
+    """An inverted index over tickets' titles, descriptions and comments, ranked by BM25.
+
+    It is the reference for the SQL store's FTS5 table: the same parts, weights
+    and formula (Okapi BM25 with k1=1.2, b=0.75, per-part weights summed into one
+    frequency, IDF ``log((N - n + 0.5) / (n + 0.5))`` floored at 1e-6). It is
+    kept up to date as transactions commit, never rebuilt.
+    """
+
+    def __init__(self) -> None:
+        self._docs: dict[int, _Doc] = {}
+        self._postings: dict[str, set[int]] = {}
+        self._total = 0  # words in all documents
+
+    def _has(self, doc: _Doc, term: str) -> bool:
+        return term in doc.title or term in doc.description or term in doc.comments
+
+    def put_ticket(self, ticket: Ticket) -> None:
+        """Index a new ticket, or re-index its title and description if they changed."""
+        doc = self._docs.setdefault(ticket.id, _Doc())
+        typed = (ticket.title, ticket.description)
+        if doc.typed == typed:
+            return
+        old = set(doc.title) | set(doc.description)
+        self._total -= doc.length
+        doc.typed = typed
+        doc.title, doc.description = Counter(terms(typed[0])), Counter(terms(typed[1]))
+        doc.length = doc.title.total() + doc.description.total() + doc.comments.total()
+        self._total += doc.length
+        for term in old:
+            if not self._has(doc, term):
+                self._drop(term, ticket.id)
+        for term in (*doc.title, *doc.description):
+            self._postings.setdefault(term, set()).add(ticket.id)
+
+    def _drop(self, term: str, ticket_id: int) -> None:
+        holders = self._postings[term]
+        holders.discard(ticket_id)
+        if not holders:
+            del self._postings[term]
+
+    def add_comment(self, comment: Comment) -> None:
+        doc = self._docs.setdefault(comment.ticket_id, _Doc())
+        found = terms(comment.body)
+        doc.comments.update(found)
+        doc.length += len(found)
+        self._total += len(found)
+        for term in found:
+            self._postings.setdefault(term, set()).add(comment.ticket_id)
+
+    def search(self, text: str, limit: int) -> list[tuple[int, float]]:
+        count = len(self._docs)
+        scores: dict[int, float] = {}
+        for term in {w.casefold() for w in words(text)}:
+            holders = self._postings.get(term)
+            if not holders:
+                continue
+            idf = max(math.log((count - len(holders) + 0.5) / (len(holders) + 0.5)), 1e-6)
+            average = self._total / count
+            for ticket_id in holders:
+                doc = self._docs[ticket_id]
+                f = doc.frequency(term)
+                norm = _K1 * (1 - _B + _B * doc.length / average)
+                scores[ticket_id] = scores.get(ticket_id, 0.0) + idf * f * (_K1 + 1) / (f + norm)
+        return heapq.nsmallest(limit, scores.items(), key=lambda hit: (-hit[1], hit[0]))
 
 
 class _State:
@@ -31,6 +129,7 @@ class _State:
         self.content: dict[int, bytes] = {}
         self.attachments_by_ticket: dict[int, list[int]] = {}
         self.last_ids: dict[str, int] = {"ticket": 0, "event": 0, "comment": 0, "attachment": 0}
+        self.search = _SearchIndex()
 
 
 class _MemoryTransaction:
@@ -97,12 +196,15 @@ class _MemoryTransaction:
     def _apply(self) -> None:
         state = self._state
         state.tickets.update(self._tickets)
+        for ticket in self._tickets.values():
+            state.search.put_ticket(ticket)
         state.ids_by_key.update(self._ids_by_key)
         state.counters.update(self._counters)
         for event in self._events:
             state.events.setdefault(event.ticket_id, []).append(event)
         for comment in self._comments:
             state.comments.setdefault(comment.ticket_id, []).append(comment)
+            state.search.add_comment(comment)
         for attachment, content in self._attachments:
             state.attachments[attachment.id] = attachment
             state.content[attachment.id] = content
@@ -176,6 +278,11 @@ class MemoryStore:
         items = tuple(hits[start : start + query.limit])
         more = start + query.limit < len(hits)
         return Page(items, encode_cursor(query, items[-1]) if more and items else None)
+
+    def search(self, text: str, *, limit: int) -> list[tuple[Ticket, float]]:
+        with self._lock:
+            found = self._state.search.search(text, limit)
+            return [(self._state.tickets[i], score) for i, score in found]
 
     def close(self) -> None:
         """Nothing to release; present so every store can be closed alike."""

@@ -16,6 +16,7 @@ from ..._events import Event
 from ..._model import Attachment, Comment, Ticket
 from ..._query import Page, Query, encode_cursor
 from . import _rows as rows
+from . import _search
 from ._compile import compile_query
 from ._engine import WRITE, Durability, make_engine, translate_errors
 from ._schema import (
@@ -54,7 +55,13 @@ def _new_id(result: CursorResult[Any]) -> int:
 
 
 class SQLTransaction:
-    """One database transaction; see :class:`ticketkit.storage.Transaction`."""
+    """One database transaction; see :class:`ticketkit.storage.Transaction`.
+
+    The search index needs no code here: the database updates it in this same
+    transaction when tickets and comments are written, by any of these methods,
+    single or bulk (triggers on SQLite, indexes on PostgreSQL and MariaDB; see
+    ``_search``).
+    """
 
     def __init__(self, connection: Connection) -> None:
         self._conn = connection
@@ -393,6 +400,10 @@ class SQLStore:
         items = tuple(found[: query.limit])
         more = len(found) > query.limit
         return Page(items, encode_cursor(query, items[-1]) if more else None)
+
+    def search(self, text: str, *, limit: int) -> list[tuple[Ticket, float]]:
+        with self._read() as conn:
+            return _search.search(conn, text, limit)
 
     def close(self) -> None:
         if self._owns_engine:

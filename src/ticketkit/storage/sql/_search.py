@@ -1,0 +1,199 @@
+"""Ranked full-text search in the SQL store, one index per dialect.
+
+The database keeps every index up to date by itself, inside the transaction
+that writes the tickets and comments, whichever code writes them (the
+store's single and bulk methods, the importer, or a host's own SQL):
+
+SQLite
+    An FTS5 table ``tk_search(title, description, comments)`` whose rowid is
+    the ticket id, filled by triggers on ``tk_tickets`` and ``tk_comments``
+    (``comments`` holds all of a ticket's comment bodies). Tokenizer
+    ``unicode61 remove_diacritics 0``: words are runs of letters and digits,
+    case-folded, accents kept; no prefix index, so only whole words match.
+    Ranked by ``bm25(tk_search, 3.0, 2.0, 1.0)`` (title, description,
+    comments), the formula the memory store copies.
+PostgreSQL
+    GIN indexes on expressions of the existing columns, so there is no column
+    to keep in step: ``tk_tickets`` on the title (weight A) and description
+    (weight B), ``tk_comments`` on the body (weight D), all ``to_tsvector``
+    with the ``'simple'`` configuration (lower-casing, no stemming and no stop
+    words, so results do not depend on a language). ASCII punctuation is turned
+    into spaces first, so ``bob@example.com`` or ``wi-fi`` are words as they are
+    on the other stores, and only the first 100,000 characters of each text are
+    indexed (a tsvector holds at most 1 MB). Ranked by the sum of ``ts_rank``
+    over the ticket and its comments (weights 1.0, 0.4 and 0.1).
+MariaDB/MySQL
+    InnoDB ``FULLTEXT`` indexes on ``tk_tickets(title_folded,
+    description_folded)`` and on ``tk_comments.search_body``, a stored
+    generated column ``LOWER(body)``: the text columns compare as binary
+    strings, which would make full-text matching case-sensitive. Natural
+    language mode; ranked by the ticket's relevance plus a quarter of its
+    comments'. InnoDB skips words shorter than 3 characters and its stop words
+    (``innodb_ft_min_token_size``, ``innodb_ft_enable_stopword``), and applies
+    full-text index changes at commit.
+
+User text never reaches a query as syntax: :func:`ticketkit._search.words`
+keeps only runs of letters and digits, and each word is a bound parameter,
+quoted as an FTS5 string, passed to ``plainto_tsquery``, or sent to
+``MATCH … AGAINST`` in natural language mode (which has no operators other
+than double quotes, which words never hold).
+
+Each statement was checked to use its index with ``EXPLAIN`` (see
+``tests/storage/test_search.py``, which keeps checking it): SQLite reports
+``VIRTUAL TABLE INDEX`` for ``tk_search``; PostgreSQL, with sequential scans
+disabled to make the plan independent of table size, reports bitmap index
+scans on both GIN indexes (an expression that drifted from the index's would
+fall back to a sequential scan); MariaDB reports access type ``fulltext`` on
+both tables.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Float, Integer, Select, TextClause, select, text
+from sqlalchemy.sql.selectable import TextualSelect
+
+from ..._model import Ticket
+from ..._search import words
+from . import _rows as rows
+from ._schema import tickets
+
+__all__ = [
+    "MYSQL_COMMENT_WEIGHT",
+    "PG_COMMENT_VECTOR",
+    "PG_TICKET_VECTOR",
+    "SEARCH_COLUMNS",
+    "SEARCH_INDEXES",
+    "SEARCH_TABLES",
+    "SQLITE_RANK",
+    "include_name",
+    "ranked",
+    "search",
+    "search_statement",
+]
+
+#: The tables, indexes and columns that exist only for search, per dialect. They are
+#: made by migration 0002, not by ``_schema.metadata``; :func:`include_name` leaves
+#: them out when Alembic compares a database with the metadata.
+SEARCH_TABLES = ("tk_search",)  # and FTS5's shadow tables tk_search_*
+SEARCH_INDEXES = ("ix_tk_tickets_search", "ix_tk_comments_search")
+SEARCH_COLUMNS = (("tk_comments", "search_body"),)
+
+_PUNCTUATION = "!\"#$%&''()*+,-./:;<=>?@[\\]^_`{|}~"  # ASCII punctuation, ' doubled for SQL
+_SPACES = " " * 32
+_LONGEST = 100_000
+
+
+def _pg_text(column: str) -> str:
+    return f"left(translate({column}, '{_PUNCTUATION}', '{_SPACES}'), {_LONGEST})"
+
+
+def _pg_vector(column: str, weight: str | None = None) -> str:
+    vector = f"to_tsvector('simple'::regconfig, {_pg_text(column)})"
+    return vector if weight is None else f"setweight({vector}, '{weight}')"
+
+
+#: The indexed expressions on PostgreSQL, exactly as migration 0002 creates them: a
+#: query uses a GIN expression index only when it repeats the expression verbatim.
+PG_TICKET_VECTOR = f"{_pg_vector('title', 'A')} || {_pg_vector('description', 'B')}"
+PG_COMMENT_VECTOR = _pg_vector("body")
+
+#: BM25 weights of title, description and comments on SQLite (the memory store's too).
+SQLITE_RANK = "bm25(tk_search, 3.0, 2.0, 1.0)"
+#: How much a comment's relevance counts against the ticket's own on MariaDB/MySQL.
+MYSQL_COMMENT_WEIGHT = 0.25
+
+
+def include_name(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
+    """For Alembic's ``include_name``: ``False`` for the structures search adds.
+
+    Pass it when comparing a database with ``_schema.metadata`` (the tables in
+    code do not describe FTS5 tables, triggers, expression or FULLTEXT indexes,
+    or MariaDB's generated column, since ``metadata.create_all`` could not make
+    them on every dialect).
+    """
+    if name is None:
+        return True
+    if type_ == "table":
+        return not any(name == t or name.startswith(f"{t}_") for t in SEARCH_TABLES)
+    if type_ == "index":
+        return name not in SEARCH_INDEXES
+    if type_ == "column":
+        return (parent_names.get("table_name"), name) not in SEARCH_COLUMNS
+    return True
+
+
+def _sqlite(found: list[str], limit: int) -> TextClause:
+    # Each word becomes an FTS5 string ("…", inner quotes doubled): never an operator,
+    # a column filter or a prefix query. Any word may match.
+    query = " OR ".join('"' + w.replace('"', '""') + '"' for w in found)
+    return text(
+        f"SELECT rowid AS ticket_id, -{SQLITE_RANK} AS score FROM tk_search "
+        f"WHERE tk_search MATCH :query ORDER BY {SQLITE_RANK}, rowid LIMIT :limit"
+    ).bindparams(query=query, limit=limit)
+
+
+def _postgresql(found: list[str], limit: int) -> TextClause:
+    # plainto_tsquery reads no operators; || joins the words with OR.
+    names = [f"word{i}" for i in range(len(found))]
+    query = "(" + " || ".join(f"plainto_tsquery('simple'::regconfig, :{n})" for n in names) + ")"
+    return text(
+        "SELECT ticket_id, sum(score) AS score FROM ("
+        f"SELECT id AS ticket_id, ts_rank({PG_TICKET_VECTOR}, {query}) AS score "
+        f"FROM tk_tickets WHERE {PG_TICKET_VECTOR} @@ {query} "
+        "UNION ALL "
+        f"SELECT ticket_id, ts_rank({PG_COMMENT_VECTOR}, {query}) AS score "
+        f"FROM tk_comments WHERE {PG_COMMENT_VECTOR} @@ {query}"
+        ") AS hits GROUP BY ticket_id ORDER BY score DESC, ticket_id LIMIT :limit"
+    ).bindparams(limit=limit, **dict(zip(names, found, strict=True)))
+
+
+def _mysql(found: list[str], limit: int) -> TextClause:
+    # title_folded and description_folded hold Python's casefold(); search_body holds
+    # the server's LOWER(body), so the comments' words are lowered by the server too.
+    mode = "IN NATURAL LANGUAGE MODE"
+    ticket_match = f"MATCH (title_folded, description_folded) AGAINST (:folded {mode})"
+    comment_match = f"MATCH (search_body) AGAINST (LOWER(:typed) {mode})"
+    return text(
+        "SELECT ticket_id, SUM(score) AS score FROM ("
+        f"SELECT id AS ticket_id, {ticket_match} AS score FROM tk_tickets WHERE {ticket_match} "
+        "UNION ALL "
+        f"SELECT ticket_id, {MYSQL_COMMENT_WEIGHT} * {comment_match} AS score "
+        f"FROM tk_comments WHERE {comment_match}"
+        ") AS hits GROUP BY ticket_id ORDER BY score DESC, ticket_id LIMIT :limit"
+    ).bindparams(folded=" ".join(w.casefold() for w in found), typed=" ".join(found), limit=limit)
+
+
+_RANKERS = {"sqlite": _sqlite, "postgresql": _postgresql, "mysql": _mysql, "mariadb": _mysql}
+
+
+def ranked(dialect: str, text_: str, limit: int) -> TextualSelect | None:
+    """The ``(ticket_id, score)`` rows that match, best first; ``None`` without words."""
+    found = words(text_)
+    if not found:
+        return None
+    return _RANKERS[dialect](found, limit).columns(ticket_id=Integer, score=Float)
+
+
+def search_statement(dialect: str, text_: str, limit: int) -> Select[Any] | None:
+    """The tickets that match with their scores, best first (``None`` without words)."""
+    hits = ranked(dialect, text_, limit)
+    if hits is None:
+        return None
+    found = hits.subquery("ranked")
+    return (
+        select(tickets, found.c.score)
+        .join(found, tickets.c.id == found.c.ticket_id)
+        .order_by(found.c.score.desc(), tickets.c.id)
+    )
+
+
+def search(conn: Connection, text_: str, limit: int) -> list[tuple[Ticket, float]]:
+    """Run a search on ``conn``; see :meth:`ticketkit.storage.Store.search`."""
+    stmt = search_statement(conn.dialect.name, text_, limit)
+    if stmt is None:
+        return []
+    return [
+        (rows.ticket_from_row(row), float(row["score"])) for row in conn.execute(stmt).mappings()
+    ]
