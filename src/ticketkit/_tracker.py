@@ -166,7 +166,14 @@ class Tracker:
 
     def history(self, ref: Ref) -> list[Event]:
         """Every recorded change to the ticket, oldest first."""
-        return self.store.events(self.get(ref).id)
+        resolved = self._ref(ref)
+        by_key = getattr(self.store, "events_by_key", None)
+        if isinstance(resolved, str) and by_key is not None:
+            # One statement instead of two where the store can (the SQL store).
+            found: list[Event] = by_key(resolved)
+            if found:
+                return found
+        return self.store.events(self._load(self.store, resolved).id)
 
     def as_of(self, ref: Ref, when: datetime) -> Ticket:
         """The ticket as it was at ``when``, rebuilt from its events."""

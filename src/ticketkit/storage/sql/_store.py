@@ -8,7 +8,17 @@ from datetime import datetime
 from typing import Any
 
 from attrs import evolve
-from sqlalchemy import Connection, CursorResult, Engine, Table, delete, insert, select, update
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    Engine,
+    Table,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from ..._errors import ConflictError
@@ -33,6 +43,32 @@ from ._schema import (
 )
 
 __all__ = ["SQLStore"]
+
+# Statements built once: building one per call (with a bound literal per column
+# and a new cache key) cost more than running it. Values go in as parameters.
+_SIDE_TABLES = (ticket_tags, ticket_watchers, links, field_values)
+_BUMP_KEY = (
+    update(key_sequences)
+    .where(key_sequences.c.prefix == bindparam("b_prefix"))
+    .values(last_number=key_sequences.c.last_number + bindparam("b_count"))
+)
+_READ_KEY = select(key_sequences.c.last_number).where(
+    key_sequences.c.prefix == bindparam("b_prefix")
+)
+_TICKET_COLUMNS = tuple(tickets.c[name] for name in rows.TICKET_COLUMNS)
+_TICKET_BY_ID = select(*_TICKET_COLUMNS).where(tickets.c.id == bindparam("b_ref"))
+_TICKET_BY_KEY = select(*_TICKET_COLUMNS).where(tickets.c.key == bindparam("b_ref"))
+_UPDATE_TICKET = update(tickets).where(
+    tickets.c.id == bindparam("b_id"), tickets.c.version == bindparam("b_version")
+)
+_EVENTS = select(*(events.c[name] for name in rows.EVENT_COLUMNS)).order_by(events.c.id)
+_EVENTS_BY_ID = _EVENTS.where(events.c.ticket_id == bindparam("b_ref"))
+_EVENTS_UNTIL = _EVENTS_BY_ID.where(events.c.at <= bindparam("b_until"))
+# By the ticket's unique key, through its id: tk_events has no index on ticket_key.
+_EVENTS_BY_KEY = _EVENTS.join_from(events, tickets, tickets.c.id == events.c.ticket_id).where(
+    tickets.c.key == bindparam("b_ref")
+)
+_DELETE_SIDE = {t: delete(t).where(t.c.ticket_id == bindparam("b_ticket_id")) for t in _SIDE_TABLES}
 
 
 def _side_rows(ticket: Ticket) -> dict[Any, list[dict[str, Any]]]:
@@ -68,46 +104,32 @@ class SQLTransaction:
         self._seen: dict[int, Ticket] = {}
 
     def _next_number(self, prefix: str) -> int:
-        bump = (
-            update(key_sequences)
-            .where(key_sequences.c.prefix == prefix)
-            .values(last_number=key_sequences.c.last_number + 1)
-        )
-        if self._conn.execute(bump).rowcount == 0:
-            try:
-                with self._conn.begin_nested():
-                    self._conn.execute(insert(key_sequences).values(prefix=prefix, last_number=1))
-                return 1
-            except IntegrityError:  # another writer created the sequence first
-                self._conn.execute(bump)
-        number = self._conn.execute(
-            select(key_sequences.c.last_number).where(key_sequences.c.prefix == prefix)
-        ).scalar_one()
-        return int(number)
+        return self._reserve_numbers(prefix, 1)
 
     def create_ticket(self, draft: Ticket, prefix: str) -> Ticket:
         key = f"{prefix}-{self._next_number(prefix)}"
-        result = self._conn.execute(insert(tickets).values(rows.ticket_row(evolve(draft, key=key))))
+        row = rows.ticket_row(draft)
+        row["key"] = key
+        result = self._conn.execute(insert(tickets), row)
         ticket = evolve(draft, id=_new_id(result), key=key)
-        self._write_side_rows(ticket, None)
+        self._write_side_rows(ticket, None, new=True)
         self._seen[ticket.id] = ticket
         return ticket
 
     def get_ticket(self, ref: int | str) -> Ticket | None:
-        column = tickets.c.key if isinstance(ref, str) else tickets.c.id
-        row = self._conn.execute(select(tickets).where(column == ref)).mappings().first()
+        stmt = _TICKET_BY_KEY if isinstance(ref, str) else _TICKET_BY_ID
+        row = self._conn.execute(stmt, {"b_ref": ref}).first()
         if row is None:
             return None
-        ticket = rows.ticket_from_row(row)
+        ticket = rows.ticket_from_tuple(row)
         self._seen[ticket.id] = ticket
         return ticket
 
     def update_ticket(self, ticket: Ticket, expected_version: int) -> None:
-        result = self._conn.execute(
-            update(tickets)
-            .where(tickets.c.id == ticket.id, tickets.c.version == expected_version)
-            .values(rows.ticket_row(ticket))
-        )
+        params = rows.ticket_row(ticket)
+        params["b_id"] = ticket.id
+        params["b_version"] = expected_version
+        result = self._conn.execute(_UPDATE_TICKET, params)
         if result.rowcount != 1:
             actual = self._conn.execute(
                 select(tickets.c.version).where(tickets.c.id == ticket.id)
@@ -126,20 +148,25 @@ class SQLTransaction:
         )
         self._seen[ticket.id] = ticket
 
-    def _write_side_rows(self, ticket: Ticket, before: Ticket | None) -> None:
+    def _write_side_rows(self, ticket: Ticket, before: Ticket | None, *, new: bool = False) -> None:
+        """Bring the index tables in line with ``ticket``.
+
+        ``before`` is the ticket as stored, if known: tables whose rows did not
+        change are left alone. A ``new`` ticket has no rows to delete.
+        """
         old = _side_rows(before) if before is not None else None
         for table, new_rows in _side_rows(ticket).items():
             if old is not None and old[table] == new_rows:
                 continue
-            if before is not None or old is None:
-                self._conn.execute(delete(table).where(table.c.ticket_id == ticket.id))
+            if not new:
+                self._conn.execute(_DELETE_SIDE[table], {"b_ticket_id": ticket.id})
             if new_rows:
                 self._conn.execute(insert(table), new_rows)
 
     def add_events(self, new_events: Sequence[Event]) -> list[Event]:
         stored = []
         for event in new_events:
-            result = self._conn.execute(insert(events).values(rows.event_row(event)))
+            result = self._conn.execute(insert(events), rows.event_row(event))
             stored.append(evolve(event, id=_new_id(result)))
         return stored
 
@@ -152,7 +179,7 @@ class SQLTransaction:
             "internal": comment.internal,
             "created": comment.created,
         }
-        result = self._conn.execute(insert(comments).values(values))
+        result = self._conn.execute(insert(comments), values)
         return evolve(comment, id=_new_id(result))
 
     def add_attachment(self, attachment: Attachment, content: bytes) -> Attachment:
@@ -166,10 +193,10 @@ class SQLTransaction:
             "uploaded_by": attachment.uploaded_by,
             "created": attachment.created,
         }
-        result = self._conn.execute(insert(attachments).values(values))
+        result = self._conn.execute(insert(attachments), values)
         stored = evolve(attachment, id=_new_id(result))
         self._conn.execute(
-            insert(attachment_content).values(attachment_id=stored.id, content=bytes(content))
+            insert(attachment_content), {"attachment_id": stored.id, "content": bytes(content)}
         )
         return stored
 
@@ -177,23 +204,17 @@ class SQLTransaction:
 
     def _reserve_numbers(self, prefix: str, count: int) -> int:
         """Reserve ``count`` key numbers for ``prefix`` with one bump; return the first."""
-        bump = (
-            update(key_sequences)
-            .where(key_sequences.c.prefix == prefix)
-            .values(last_number=key_sequences.c.last_number + count)
-        )
-        if self._conn.execute(bump).rowcount == 0:
+        bump = {"b_prefix": prefix, "b_count": count}
+        if self._conn.execute(_BUMP_KEY, bump).rowcount == 0:
             try:
                 with self._conn.begin_nested():
                     self._conn.execute(
-                        insert(key_sequences).values(prefix=prefix, last_number=count)
+                        insert(key_sequences), {"prefix": prefix, "last_number": count}
                     )
                 return 1
             except IntegrityError:  # another writer created the sequence first
-                self._conn.execute(bump)
-        last = self._conn.execute(
-            select(key_sequences.c.last_number).where(key_sequences.c.prefix == prefix)
-        ).scalar_one()
+                self._conn.execute(_BUMP_KEY, bump)
+        last = self._conn.execute(_READ_KEY, {"b_prefix": prefix}).scalar_one()
         return int(last) - count + 1
 
     def _insert_returning_ids(self, table: Table, params: list[dict[str, Any]]) -> list[int]:
@@ -351,17 +372,29 @@ class SQLStore:
         return self._connect(write=False)
 
     def get_ticket(self, ref: int | str) -> Ticket | None:
-        column = tickets.c.key if isinstance(ref, str) else tickets.c.id
+        stmt = _TICKET_BY_KEY if isinstance(ref, str) else _TICKET_BY_ID
         with self._read() as conn:
-            row = conn.execute(select(tickets).where(column == ref)).mappings().first()
-        return None if row is None else rows.ticket_from_row(row)
+            row = conn.execute(stmt, {"b_ref": ref}).first()
+        return None if row is None else rows.ticket_from_tuple(row)
 
     def events(self, ticket_id: int, *, until: datetime | None = None) -> list[Event]:
-        stmt = select(events).where(events.c.ticket_id == ticket_id).order_by(events.c.id)
+        params: dict[str, Any] = {"b_ref": ticket_id}
         if until is not None:
-            stmt = stmt.where(events.c.at <= until)
+            params["b_until"] = until
+        stmt = _EVENTS_BY_ID if until is None else _EVENTS_UNTIL
         with self._read() as conn:
-            return [rows.event_from_row(r) for r in conn.execute(stmt).mappings()]
+            found = conn.execute(stmt, params).all()
+        return [rows.event_from_tuple(r) for r in found]
+
+    def events_by_key(self, key: str) -> list[Event]:
+        """The events of the ticket with this key, oldest first (none if there is none).
+
+        Lets :meth:`Tracker.history` read a ticket's history by key in one
+        statement instead of looking up its id first.
+        """
+        with self._read() as conn:
+            found = conn.execute(_EVENTS_BY_KEY, {"b_ref": key}).all()
+        return [rows.event_from_tuple(r) for r in found]
 
     def comments(self, ticket_id: int) -> list[Comment]:
         stmt = select(comments).where(comments.c.ticket_id == ticket_id).order_by(comments.c.id)
@@ -396,8 +429,8 @@ class SQLStore:
 
     def query(self, query: Query) -> Page:
         with self._read() as conn:
-            found = [rows.ticket_from_row(r) for r in conn.execute(compile_query(query)).mappings()]
-        items = tuple(found[: query.limit])
+            found = conn.execute(compile_query(query, _TICKET_COLUMNS)).all()
+        items = tuple(rows.ticket_from_tuple(r) for r in found[: query.limit])
         more = len(found) > query.limit
         return Page(items, encode_cursor(query, items[-1]) if more else None)
 
