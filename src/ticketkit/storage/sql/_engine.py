@@ -7,17 +7,31 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
 from ..._errors import StorageError, TicketkitError, ValidationError
 
-__all__ = ["Durability", "make_engine", "translate_errors"]
+__all__ = ["Durability", "begin_write", "make_engine", "translate_errors"]
 
 Durability = Literal["full", "normal"]
 
-WRITE = "ticketkit_write"
+# An engine-wide execution option: this SQLite engine leaves transactions to us.
+_IMMEDIATE = "ticketkit_begin_immediate"
+
+
+def begin_write(conn: Connection) -> None:
+    """Start a write transaction on SQLite by taking the write lock at once.
+
+    Call it first thing inside ``conn.begin()``. It does something only on
+    SQLite engines built by :func:`make_engine`; elsewhere the driver begins.
+    It is called where needed rather than from a ``begin`` event listener: any
+    engine-level listener makes SQLAlchemy dispatch events on every statement.
+    """
+    driver: Any = conn.connection.driver_connection
+    if conn.get_execution_options().get(_IMMEDIATE, False) and not driver.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _sqlite_setup(engine: Engine, durability: Durability, busy_timeout: float) -> None:
@@ -27,9 +41,11 @@ def _sqlite_setup(engine: Engine, durability: Durability, busy_timeout: float) -
     statement (``get_ticket``, ``events``, ``query``…), and a single statement
     sees one snapshot of the database.
 
-    pysqlite's own transaction handling is switched off so that SQLAlchemy's
-    ``begin`` decides: a write transaction takes the write lock at once, so two
-    writers queue on the busy timeout instead of deadlocking on a lock upgrade.
+    pysqlite's own transaction handling is switched off and the store begins
+    its write transactions itself (:func:`begin_write`): a write transaction
+    takes the write lock at once, so two writers queue on the busy timeout
+    instead of deadlocking on a lock upgrade. A host that runs its own writes
+    on this engine begins them the same way (``BEGIN IMMEDIATE``).
     """
     memory = engine.url.database in (None, "", ":memory:")
 
@@ -45,13 +61,6 @@ def _sqlite_setup(engine: Engine, durability: Durability, busy_timeout: float) -
             cursor.execute(f"PRAGMA synchronous = {durability.upper()}")
         finally:
             cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        # A read sends no BEGIN: each of its statements is one SELECT, which SQLite
-        # runs on one consistent snapshot by itself, and a round trip is saved.
-        if connection.get_execution_options().get(WRITE, False):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(
@@ -79,7 +88,11 @@ def make_engine(
     options: dict[str, Any] = {"pool_pre_ping": backend != "sqlite"}
     if backend in ("mysql", "mariadb"):
         options["isolation_level"] = "READ COMMITTED"
+    if backend == "sqlite":
+        options["execution_options"] = {_IMMEDIATE: True}
     options.update(engine_options)
+    if backend == "sqlite" and "execution_options" in engine_options:
+        options["execution_options"] = {**engine_options["execution_options"], _IMMEDIATE: True}
     try:
         engine = create_engine(parsed, **options)
     except NoSuchModuleError as exc:

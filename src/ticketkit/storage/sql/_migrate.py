@@ -17,7 +17,7 @@ import attrs
 from sqlalchemy import Column, Connection, Engine, MetaData, String, Table, inspect, select, text
 
 from ..._errors import SchemaVersionError, ValidationError
-from ._engine import WRITE, make_engine, translate_errors
+from ._engine import begin_write, make_engine, translate_errors
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -143,10 +143,10 @@ def _migrating(engine: Engine) -> Iterator[Connection]:
     its DDL commits on its own and only the version row waits for the commit.
     """
     with engine.connect() as conn:
-        conn.execution_options(**{WRITE: True})
         backend = conn.dialect.name
         if backend not in ("mysql", "mariadb"):
             with conn.begin():
+                begin_write(conn)
                 if backend == "postgresql":
                     key = zlib.crc32(b"ticketkit.schema")
                     conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})

@@ -28,7 +28,7 @@ from ..._query import Page, Query, encode_cursor
 from . import _rows as rows
 from . import _search
 from ._compile import compile_query
-from ._engine import WRITE, Durability, make_engine, translate_errors
+from ._engine import Durability, begin_write, make_engine, translate_errors
 from ._schema import (
     attachment_content,
     attachments,
@@ -351,17 +351,20 @@ class SQLStore:
             if self._connection is not None:
                 conn = self._connection
                 if conn.in_transaction():
+                    if write:
+                        begin_write(conn)
                     with conn.begin_nested():
                         yield conn
                 else:
                     with conn.begin():
+                        if write:
+                            begin_write(conn)
                         yield conn
                 return
-            with self.engine.connect() as conn:
+            with self.engine.connect() as conn, conn.begin():
                 if write:
-                    conn.execution_options(**{WRITE: True})
-                with conn.begin():
-                    yield conn
+                    begin_write(conn)
+                yield conn
 
     @contextmanager
     def transaction(self) -> Iterator[SQLTransaction]:
