@@ -13,12 +13,17 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 
 from ..._errors import StorageError, TicketkitError, ValidationError
 
-__all__ = ["Durability", "begin_write", "make_engine", "translate_errors"]
+__all__ = ["Durability", "begin_write", "make_engine", "owns_transactions", "translate_errors"]
 
 Durability = Literal["full", "normal"]
 
 # An engine-wide execution option: this SQLite engine leaves transactions to us.
 _IMMEDIATE = "ticketkit_begin_immediate"
+
+
+def owns_transactions(engine: Engine) -> bool:
+    """Whether ``engine`` is a SQLite engine of :func:`make_engine`, in autocommit mode."""
+    return bool(engine.get_execution_options().get(_IMMEDIATE, False))
 
 
 def begin_write(conn: Connection) -> None:

@@ -28,7 +28,8 @@ from ..._query import Page, Query, encode_cursor
 from . import _rows as rows
 from . import _search
 from ._compile import compile_query
-from ._engine import Durability, begin_write, make_engine, translate_errors
+from ._driver_reads import DriverReads, event_from_driver, ticket_from_driver
+from ._engine import Durability, begin_write, make_engine, owns_transactions, translate_errors
 from ._schema import (
     attachment_content,
     attachments,
@@ -319,6 +320,12 @@ class SQLStore:
         self._connection = bind if isinstance(bind, Connection) else None
         self._owns_engine = owns_engine
         self._where = self.engine.url.render_as_string(hide_password=True)
+        # The hottest reads skip SQLAlchemy's execution layer on ticketkit's SQLite engines.
+        self._driver = (
+            DriverReads(self.engine)
+            if self._connection is None and owns_transactions(self.engine)
+            else None
+        )
 
     @classmethod
     def from_url(
@@ -376,11 +383,18 @@ class SQLStore:
 
     def get_ticket(self, ref: int | str) -> Ticket | None:
         stmt = _TICKET_BY_KEY if isinstance(ref, str) else _TICKET_BY_ID
+        if self._driver is not None:
+            with translate_errors(self._where):
+                found = self._driver.all(stmt, ref)
+            return ticket_from_driver(found[0]) if found else None
         with self._read() as conn:
             row = conn.execute(stmt, {"b_ref": ref}).first()
         return None if row is None else rows.ticket_from_tuple(row)
 
     def events(self, ticket_id: int, *, until: datetime | None = None) -> list[Event]:
+        if until is None and self._driver is not None:
+            with translate_errors(self._where):
+                return [event_from_driver(r) for r in self._driver.all(_EVENTS_BY_ID, ticket_id)]
         params: dict[str, Any] = {"b_ref": ticket_id}
         if until is not None:
             params["b_until"] = until
@@ -395,6 +409,9 @@ class SQLStore:
         Lets :meth:`Tracker.history` read a ticket's history by key in one
         statement instead of looking up its id first.
         """
+        if self._driver is not None:
+            with translate_errors(self._where):
+                return [event_from_driver(r) for r in self._driver.all(_EVENTS_BY_KEY, key)]
         with self._read() as conn:
             found = conn.execute(_EVENTS_BY_KEY, {"b_ref": key}).all()
         return [rows.event_from_tuple(r) for r in found]
