@@ -17,7 +17,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, false, not_, or_, select, true
-from sqlalchemy.sql.elements import ColumnClause
 
 from ..._fields import FieldType
 from ..._query import Condition, Op, Query, cursor_of
@@ -174,7 +173,7 @@ def _equal(column: Any, value: Any) -> ColumnElement[bool]:
     return column.is_(None) if value is None else column == value  # type: ignore[no-any-return]
 
 
-def compile_query(query: Query, columns: Sequence[ColumnClause[Any]] | None = None) -> Select[Any]:
+def compile_query(query: Query, columns: Sequence[ColumnElement[Any]] | None = None) -> Select[Any]:
     """``SELECT`` the matching tickets in order, one more than a page (to see if more follow).
 
     The same query (``Query`` is immutable) gets the same ``Select`` object back
@@ -196,12 +195,12 @@ def compile_query(query: Query, columns: Sequence[ColumnClause[Any]] | None = No
 
 @functools.lru_cache(maxsize=256)
 def _cached_query(
-    query: Query, kinds: tuple[Any, ...], columns: tuple[ColumnClause[Any], ...] | None
+    query: Query, kinds: tuple[Any, ...], columns: tuple[ColumnElement[Any], ...] | None
 ) -> Select[Any]:
     return _build_query(query, columns)
 
 
-def _build_query(query: Query, columns: Sequence[ColumnClause[Any]] | None) -> Select[Any]:
+def _build_query(query: Query, columns: Sequence[ColumnElement[Any]] | None) -> Select[Any]:
     types = dict(query.field_types)
     stmt = select(*(columns or tickets.c))
     where: list[ColumnElement[bool]] = [_condition(c, types) for c in query.conditions]

@@ -17,9 +17,11 @@ from sqlalchemy import (
     delete,
     insert,
     select,
+    type_coerce,
     update,
 )
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.types import NullType
 
 from ..._errors import ConflictError
 from ..._events import Event
@@ -57,6 +59,8 @@ _READ_KEY = select(key_sequences.c.last_number).where(
     key_sequences.c.prefix == bindparam("b_prefix")
 )
 _TICKET_COLUMNS = tuple(tickets.c[name] for name in rows.TICKET_COLUMNS)
+# The same columns without their types' result processing, for ticket_from_driver.
+_DRIVER_TICKET_COLUMNS = tuple(type_coerce(c, NullType()).label(c.name) for c in _TICKET_COLUMNS)
 _TICKET_BY_ID = select(*_TICKET_COLUMNS).where(tickets.c.id == bindparam("b_ref"))
 _TICKET_BY_KEY = select(*_TICKET_COLUMNS).where(tickets.c.key == bindparam("b_ref"))
 _UPDATE_TICKET = update(tickets).where(
@@ -448,9 +452,12 @@ class SQLStore:
         return None if content is None else bytes(content)
 
     def query(self, query: Query) -> Page:
+        driver = self._driver is not None
+        columns = _DRIVER_TICKET_COLUMNS if driver else _TICKET_COLUMNS
         with self._read() as conn:
-            found = conn.execute(compile_query(query, _TICKET_COLUMNS)).all()
-        items = tuple(rows.ticket_from_tuple(r) for r in found[: query.limit])
+            found = conn.execute(compile_query(query, columns)).all()
+        decode = ticket_from_driver if driver else rows.ticket_from_tuple
+        items = tuple(decode(r) for r in found[: query.limit])
         more = len(found) > query.limit
         return Page(items, encode_cursor(query, items[-1]) if more else None)
 
