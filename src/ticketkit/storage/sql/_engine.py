@@ -46,17 +46,20 @@ def _sqlite_setup(engine: Engine, durability: Durability, busy_timeout: float) -
     statement (``get_ticket``, ``events``, ``query``…), and a single statement
     sees one snapshot of the database.
 
-    pysqlite's own transaction handling is switched off and the store begins
-    its write transactions itself (:func:`begin_write`): a write transaction
-    takes the write lock at once, so two writers queue on the busy timeout
-    instead of deadlocking on a lock upgrade. A host that runs its own writes
-    on this engine begins them the same way (``BEGIN IMMEDIATE``).
+    The store begins its write transactions itself (:func:`begin_write`): a
+    write transaction takes the write lock at once, so two writers queue on the
+    busy timeout instead of deadlocking on a lock upgrade. A host's own
+    transactions on this engine are begun by pysqlite before their first write
+    (a deferred ``BEGIN``) and are undone by their rollback.
     """
     memory = engine.url.database in (None, "", ":memory:")
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _: Any) -> None:
-        dbapi_connection.isolation_level = None
+        # pysqlite's own transaction handling stays on: it sends BEGIN before the
+        # first INSERT/UPDATE/DELETE, so a host's transaction on this engine is a
+        # real one that its rollback undoes, while SELECTs run in autocommit mode.
+        # The store's writes take the write lock first with BEGIN IMMEDIATE.
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
