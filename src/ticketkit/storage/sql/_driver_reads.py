@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Select
+from sqlalchemy import Connection, Engine, Select
 from sqlalchemy.exc import DBAPIError
 
 from ..._events import Event
@@ -44,10 +44,15 @@ class DriverReads:
             sql = self._sql[stmt] = str(compiled)
         return sql
 
-    def all(self, stmt: Select[Any], value: int | str) -> list[Sequence[Any]]:
-        """The rows ``stmt`` returns for its one bound parameter set to ``value``."""
+    def all(
+        self, stmt: Select[Any], value: int | str, within: Connection | None = None
+    ) -> list[Sequence[Any]]:
+        """The rows ``stmt`` returns for its one bound parameter set to ``value``.
+
+        On a pooled connection of its own, or inside the transaction of ``within``.
+        """
         sql = self._text(stmt)
-        connection = self._engine.raw_connection()
+        connection = self._engine.raw_connection() if within is None else within.connection
         driver: Any = connection.driver_connection
         try:
             found: list[Sequence[Any]] = driver.execute(sql, (value,)).fetchall()
@@ -57,7 +62,8 @@ class DriverReads:
                 sql, (value,), exc, self._engine.dialect.loaded_dbapi.Error
             ) from exc
         finally:
-            connection.close()
+            if within is None:
+                connection.close()
         return found
 
 

@@ -104,8 +104,9 @@ class SQLTransaction:
     ``_search``).
     """
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, driver: DriverReads | None = None) -> None:
         self._conn = connection
+        self._driver = driver
         self._seen: dict[int, Ticket] = {}
 
     def _next_number(self, prefix: str) -> int:
@@ -123,10 +124,16 @@ class SQLTransaction:
 
     def get_ticket(self, ref: int | str) -> Ticket | None:
         stmt = _TICKET_BY_KEY if isinstance(ref, str) else _TICKET_BY_ID
-        row = self._conn.execute(stmt, {"b_ref": ref}).first()
-        if row is None:
-            return None
-        ticket = rows.ticket_from_tuple(row)
+        if self._driver is not None:
+            found = self._driver.all(stmt, ref, within=self._conn)
+            if not found:
+                return None
+            ticket = ticket_from_driver(found[0])
+        else:
+            row = self._conn.execute(stmt, {"b_ref": ref}).first()
+            if row is None:
+                return None
+            ticket = rows.ticket_from_tuple(row)
         self._seen[ticket.id] = ticket
         return ticket
 
@@ -380,7 +387,7 @@ class SQLStore:
     @contextmanager
     def transaction(self) -> Iterator[SQLTransaction]:
         with self._connect(write=True) as conn:
-            yield SQLTransaction(conn)
+            yield SQLTransaction(conn, self._driver)
 
     def _read(self) -> AbstractContextManager[Connection]:
         return self._connect(write=False)
