@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select
@@ -68,8 +68,12 @@ class DriverReads:
 
 
 def _moment(value: str | None) -> datetime | None:
-    """A stored SQLite datetime (naive UTC text) as an aware UTC datetime."""
-    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+    """A stored SQLite datetime (naive UTC text) as an aware UTC datetime.
+
+    Parsing with the offset appended is several times faster than ``replace``
+    afterwards, and gives the same value with ``tzinfo`` the ``UTC`` singleton.
+    """
+    return None if value is None else datetime.fromisoformat(value + "+00:00")
 
 
 def _json(value: str | None) -> Any:
