@@ -666,32 +666,26 @@ class Tracker:
         self, ref: Ref, who: str, *, actor: str, expected_version: int | None = None
     ) -> Ticket:
         """Add ``who`` to the people told about changes to this ticket."""
-        who = check_name(who, "watcher")
-        return self._field_write(
-            ref,
-            actor,
-            expected_version,
-            lambda t, now: (
-                t
-                if who in t.watchers
-                else evolve(t, watchers=t.watchers | {who}, version=t.version + 1, updated=now)
-            ),
-        )
+        return self._set_watcher(ref, who, True, actor, expected_version)
 
     def unwatch(
         self, ref: Ref, who: str, *, actor: str, expected_version: int | None = None
     ) -> Ticket:
+        """Stop telling ``who`` about changes to this ticket."""
+        return self._set_watcher(ref, who, False, actor, expected_version)
+
+    def _set_watcher(
+        self, ref: Ref, who: str, watching: bool, actor: str, expected_version: int | None
+    ) -> Ticket:
         who = check_name(who, "watcher")
-        return self._field_write(
-            ref,
-            actor,
-            expected_version,
-            lambda t, now: (
-                t
-                if who not in t.watchers
-                else evolve(t, watchers=t.watchers - {who}, version=t.version + 1, updated=now)
-            ),
-        )
+
+        def edit(t: Ticket, now: datetime) -> Ticket:
+            if (who in t.watchers) == watching:
+                return t  # nothing to change: no event, same version
+            watchers = t.watchers | {who} if watching else t.watchers - {who}
+            return evolve(t, watchers=watchers, version=t.version + 1, updated=now)
+
+        return self._field_write(ref, actor, expected_version, edit)
 
     def link(
         self,
