@@ -103,7 +103,15 @@ def test_the_user_guide_is_complete() -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["ticketkit", "ticketkit.storage", "ticketkit.testing", "ticketkit.serde"]
+    "module",
+    [
+        "ticketkit",
+        "ticketkit.storage",
+        "ticketkit.storage.sql",
+        "ticketkit.importers",
+        "ticketkit.testing",
+        "ticketkit.serde",
+    ],
 )
 def test_api_reference_names_every_public_name(module: str) -> None:
     """Each name in a public module's ``__all__`` appears, in backticks, in api.md."""
