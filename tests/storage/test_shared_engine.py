@@ -34,6 +34,7 @@ def count(engine: Engine, sql: str) -> int:
 class TestHostTransactions:
     def test_host_rollback_undoes_host_writes(self, engine: Engine) -> None:
         """A rolled-back transaction of the host leaves none of its rows behind."""
+
         def failing_order() -> None:
             with engine.begin() as conn:
                 conn.execute(text("INSERT INTO host_orders VALUES (1)"))
