@@ -97,6 +97,12 @@ class Tracker:
             raise ValidationError(f"a store URL must be a string, got {url!r}")
         if url.strip() in ("memory://", "memory:"):
             return cls.in_memory(clock=clock, **settings)
+        scheme = url.split(":", 1)[0].split("+", 1)[0].strip().lower()
+        if scheme not in ("sqlite", "postgresql", "mysql", "mariadb"):
+            raise ValidationError(
+                f"unsupported database {scheme!r} in URL {url.split('@')[-1]!r}; use "
+                "sqlite:///file.db, postgresql+psycopg://…, mysql+pymysql://… or memory://"
+            )
         from .storage.sql import open_store
 
         store = open_store(url, durability=durability, busy_timeout=busy_timeout, create=create)
