@@ -23,7 +23,18 @@ from ._priority import Impact, Priority, Urgency
 from ._text import check_body, check_name, check_title
 from ._workflow import Category, TransitionPlan
 
-__all__ = ["UNSET", "Unset", "check_filename", "check_media_type", "edit", "new_ticket"]
+__all__ = [
+    "UNSET",
+    "Unset",
+    "after_transition",
+    "check_comment",
+    "check_filename",
+    "check_media_type",
+    "closing_state",
+    "edit",
+    "new_ticket",
+    "with_link",
+]
 
 
 class Unset(enum.Enum):
@@ -232,6 +243,3 @@ def check_media_type(media_type: object, filename: str) -> str:
 
 def check_comment(body: object) -> str:
     return check_body(body, "comment", allow_empty=False)
-
-
-__all__ += ["after_transition", "check_comment", "closing_state", "with_link"]

@@ -27,7 +27,21 @@ from ._model import Ticket, check_tag
 from ._priority import Impact, Priority, Urgency
 from ._values import decode, encode
 
-__all__ = ["Condition", "Op", "Page", "Query", "check_query", "matches", "sort_key"]
+__all__ = [
+    "MAX_LIMIT",
+    "NULLABLE_FIELDS",
+    "Condition",
+    "Op",
+    "Page",
+    "Query",
+    "check_query",
+    "cursor_of",
+    "decode_cursor",
+    "encode_cursor",
+    "matches",
+    "sort_key",
+    "value_of",
+]
 
 MAX_LIMIT = 1000
 
@@ -164,7 +178,10 @@ _BUILTIN: dict[str, str] = {
     "tags": _SET,
     "watchers": _SET,
 }
-_NULLABLE = {"assignee", "resolution", "impact", "urgency", "resolved_at", "merged_into"}
+#: Built-in fields that can be missing (``None``); stores must handle NULL for them.
+NULLABLE_FIELDS = frozenset(
+    {"assignee", "resolution", "impact", "urgency", "resolved_at", "merged_into"}
+)
 _UNORDERED = {"impact", "urgency", "key"}
 _ORDERED_TYPES = frozenset(FieldType) - {FieldType.MULTI_CHOICE}
 
@@ -480,6 +497,3 @@ def _decode_sort_value(name: str, data: Any) -> Any:
 
 def cursor_of(query: Query) -> tuple[_Key, ...] | None:
     return None if query.cursor is None else decode_cursor(query)
-
-
-__all__ += ["MAX_LIMIT", "cursor_of", "decode_cursor", "encode_cursor", "value_of"]

@@ -16,15 +16,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, not_, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
 
 from ..._fields import FieldType
-from ..._query import Condition, Op, Query, cursor_of
+from ..._query import NULLABLE_FIELDS, Condition, Op, Query, cursor_of
 from ._schema import field_values, ticket_tags, ticket_watchers, tickets
 
 __all__ = ["compile_query"]
 
-_NULLABLE = {"assignee", "resolution", "impact", "urgency", "resolved_at", "merged_into"}
 _FOLDED = {"title": tickets.c.title_folded, "description": tickets.c.description_folded}
 _SETS = {
     "tags": (ticket_tags, ticket_tags.c.tag),
@@ -129,7 +128,7 @@ def _condition(cond: Condition, types: dict[str, FieldType]) -> ColumnElement[bo
         return column.is_(None) if value else column.is_not(None)
     if op is Op.CONTAINS:
         return _contains(_FOLDED[cond.field], value)
-    nullable = cond.field in _NULLABLE
+    nullable = cond.field in NULLABLE_FIELDS
     if op in (Op.IN, Op.NOT_IN):
         values = [_plain(v) for v in sorted(value, key=repr)]
         if op is Op.IN:
@@ -155,7 +154,7 @@ def _sort_column(name: str, types: dict[str, FieldType]) -> tuple[Any, bool]:
             .scalar_subquery()
         )
         return sub, True
-    return tickets.c[name], name in _NULLABLE
+    return tickets.c[name], name in NULLABLE_FIELDS
 
 
 def _after(column: Any, value: Any, desc: bool, nullable: bool) -> ColumnElement[bool]:
@@ -231,6 +230,3 @@ def _build_query(query: Query, columns: Sequence[ColumnElement[Any]] | None) -> 
     if where:
         stmt = stmt.where(and_(*where))
     return stmt.order_by(*order).limit(query.limit + 1)
-
-
-_ = not_

@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     DateTime,
     Float,
@@ -148,6 +147,3 @@ class JSONText(TypeDecorator[Any]):
         if value == "{}":
             return {}
         return json.loads(value)
-
-
-_ = JSON  # SQLAlchemy's JSON type is not used: its NULL handling differs per backend
