@@ -96,6 +96,24 @@ def open_tickets(url: str, worker: int, count: int) -> list[str]:
         ]
 
 
+NEW_QUEUES = [f"q{n}" for n in range(30)]
+
+
+def open_in_new_queues(url: str, worker: int, start_at: float) -> list[str]:
+    """From ``start_at`` on, open one ticket in each of ``NEW_QUEUES``; return the keys.
+
+    All workers start at the same moment and go through the queues in the same
+    order, so several of them reserve the first number of each prefix at once.
+    """
+    queues = {q: q.upper() for q in NEW_QUEUES}
+    settings = {"fields": FIELDS, "queues": queues, "default_queue": "q0"}
+    with Tracker.from_url(url, create=False, **settings) as tracker:
+        time.sleep(max(0.0, start_at - time.time()))
+        return [
+            tracker.open(f"first in {q}", queue=q, actor=f"worker{worker}").key for q in NEW_QUEUES
+        ]
+
+
 @pytest.fixture(params=PROCESS_BACKENDS)
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh database with the tables created, before any worker starts."""
@@ -158,3 +176,22 @@ class TestConcurrentOpens:
         with _tracker(url) as tracker:
             stored = all_keys(tracker)
         assert sorted(stored) == sorted(keys)
+
+
+class TestFirstKeyOfANewPrefix:
+    def test_writers_that_start_a_prefix_together_neither_deadlock_nor_collide(
+        self, url: str
+    ) -> None:
+        """8 processes open the first tickets of 30 new queues at the same moment.
+
+        Creating a prefix's key sequence is the one place where writers race to
+        insert the same row; on MariaDB an update-then-insert there deadlocked.
+        """
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(WORKERS, mp_context=context) as pool:
+            start_at = time.time() + 3  # time for every worker process to start
+            futures = [pool.submit(open_in_new_queues, url, w, start_at) for w in range(WORKERS)]
+            keys = [key for f in futures for key in f.result()]
+        assert len(keys) == len(set(keys)) == WORKERS * len(NEW_QUEUES)
+        expected = {f"{q.upper()}-{n}" for q in NEW_QUEUES for n in range(1, WORKERS + 1)}
+        assert set(keys) == expected

@@ -20,7 +20,10 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.mysql import insert as mysql_insert
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql import Executable
 from sqlalchemy.types import NullType
 
 from ..._errors import ConflictError
@@ -44,20 +47,44 @@ from ._schema import (
     ticket_watchers,
     tickets,
 )
+from ._types import MYSQL_DIALECTS as _MYSQL
 
 __all__ = ["SQLStore"]
 
 # Statements built once: building one per call (with a bound literal per column
 # and a new cache key) cost more than running it. Values go in as parameters.
 _SIDE_TABLES = (ticket_tags, ticket_watchers, links, field_values)
-_BUMP_KEY = (
-    update(key_sequences)
-    .where(key_sequences.c.prefix == bindparam("b_prefix"))
-    .values(last_number=key_sequences.c.last_number + bindparam("b_count"))
-)
 _READ_KEY = select(key_sequences.c.last_number).where(
     key_sequences.c.prefix == bindparam("b_prefix")
 )
+
+
+def _reserve_statement(dialect: str) -> Executable:
+    """One statement that creates or bumps a prefix's key sequence, without a race.
+
+    An ``UPDATE`` that finds no row followed by an ``INSERT`` deadlocks on
+    MariaDB when several writers reserve the first number of a prefix at once:
+    each ``UPDATE`` leaves a gap lock that blocks the others' ``INSERT``, and the
+    duplicate-key checks that follow take shared locks that both then want to
+    upgrade. An upsert takes an exclusive lock on the row (or its gap) at once,
+    so concurrent writers queue behind each other instead. PostgreSQL and
+    SQLite also return the new value, saving a round trip.
+    """
+    values: dict[str, Any] = {"prefix": bindparam("b_prefix"), "last_number": bindparam("b_count")}
+    if dialect in _MYSQL:
+        my = mysql_insert(key_sequences).values(values)
+        return my.on_duplicate_key_update(
+            last_number=key_sequences.c.last_number + my.inserted.last_number
+        )
+    upsert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    stmt = upsert(key_sequences).values(values)
+    return stmt.on_conflict_do_update(
+        index_elements=[key_sequences.c.prefix],
+        set_={"last_number": key_sequences.c.last_number + stmt.excluded.last_number},
+    ).returning(key_sequences.c.last_number)
+
+
+_RESERVE = {name: _reserve_statement(name) for name in ("sqlite", "postgresql", *_MYSQL)}
 _TICKET_COLUMNS = tuple(tickets.c[name] for name in rows.TICKET_COLUMNS)
 # The same columns without their types' result processing, for ticket_from_driver.
 _DRIVER_TICKET_COLUMNS = tuple(type_coerce(c, NullType()).label(c.name) for c in _TICKET_COLUMNS)
@@ -216,17 +243,12 @@ class SQLTransaction:
 
     def _reserve_numbers(self, prefix: str, count: int) -> int:
         """Reserve ``count`` key numbers for ``prefix`` with one bump; return the first."""
-        bump = {"b_prefix": prefix, "b_count": count}
-        if self._conn.execute(_BUMP_KEY, bump).rowcount == 0:
-            try:
-                with self._conn.begin_nested():
-                    self._conn.execute(
-                        insert(key_sequences), {"prefix": prefix, "last_number": count}
-                    )
-                return 1
-            except IntegrityError:  # another writer created the sequence first
-                self._conn.execute(_BUMP_KEY, bump)
-        last = self._conn.execute(_READ_KEY, {"b_prefix": prefix}).scalar_one()
+        dialect = self._conn.dialect.name
+        result = self._conn.execute(_RESERVE[dialect], {"b_prefix": prefix, "b_count": count})
+        if dialect in _MYSQL:
+            last = self._conn.execute(_READ_KEY, {"b_prefix": prefix}).scalar_one()
+        else:
+            last = result.scalar_one()
         return int(last) - count + 1
 
     def _insert_returning_ids(self, table: Table, params: list[dict[str, Any]]) -> list[int]:

@@ -21,9 +21,9 @@ from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-__all__ = ["Blob", "Id", "JSONText", "LongText", "Name", "Number", "UTCDateTime"]
+__all__ = ["MYSQL_DIALECTS", "Blob", "Id", "JSONText", "LongText", "Name", "Number", "UTCDateTime"]
 
-_MYSQL = ("mysql", "mariadb")
+MYSQL_DIALECTS = ("mysql", "mariadb")
 
 
 def _mysql_collation(dialect: Dialect) -> str:
@@ -42,7 +42,7 @@ class Name(TypeDecorator[str]):
         self.length = length
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        if dialect.name in _MYSQL:
+        if dialect.name in MYSQL_DIALECTS:
             return dialect.type_descriptor(
                 mysql.VARCHAR(self.length, charset="utf8mb4", collation=_mysql_collation(dialect))
             )
@@ -58,7 +58,7 @@ class LongText(TypeDecorator[str]):
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        if dialect.name in _MYSQL:
+        if dialect.name in MYSQL_DIALECTS:
             return dialect.type_descriptor(
                 mysql.LONGTEXT(charset="utf8mb4", collation=_mysql_collation(dialect))
             )
@@ -68,7 +68,7 @@ class LongText(TypeDecorator[str]):
 
 
 Id = BigInteger().with_variant(Integer(), "sqlite")
-Blob = LargeBinary().with_variant(mysql.LONGBLOB(), *_MYSQL)
+Blob = LargeBinary().with_variant(mysql.LONGBLOB(), *MYSQL_DIALECTS)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -81,7 +81,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        if dialect.name in _MYSQL:
+        if dialect.name in MYSQL_DIALECTS:
             return dialect.type_descriptor(mysql.DATETIME(fsp=6))
         return dialect.type_descriptor(DateTime())
 
@@ -113,7 +113,7 @@ class Number(TypeDecorator[Decimal]):
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(Float())
-        return dialect.type_descriptor(Numeric(65 if dialect.name in _MYSQL else 1000, 30))
+        return dialect.type_descriptor(Numeric(65 if dialect.name in MYSQL_DIALECTS else 1000, 30))
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
