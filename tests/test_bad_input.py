@@ -27,6 +27,7 @@ from ticketkit import (
     Action,
     Category,
     ConflictError,
+    DuplicateReference,
     Event,
     FieldDef,
     FieldType,
@@ -58,6 +59,9 @@ FIELDS = (
     FieldDef("customer", FieldType.TEXT, required=True),
 )
 MAX_ATTACHMENT = 1024
+#: The Message-IDs HD-4 and HD-5 were opened from (HD-5 is merged into HD-4).
+VPN_MAIL = "mail:<vpn-1@example.com>"
+VPN_DUPLICATE_MAIL = "mail:<vpn-2@example.com>"
 
 
 # -- the worlds a bad call is made in ---------------------------------------------------
@@ -120,10 +124,10 @@ def helpdesk_world() -> World:
     t.link("HD-1", "parent_of", "HD-2", actor="alice")
     t.link("HD-2", "parent_of", "HD-3", actor="alice")
     clock.advance(hours=1)
-    t.open("VPN drops every hour", actor="dave", fields=customer)
+    t.open("VPN drops every hour", actor="dave", fields=customer, reference=VPN_MAIL)
     t.transition("HD-4", "resolve", actor="alice", comment="Fixed the MTU.")
     t.link("HD-4", "relates", "HD-1", actor="alice")
-    t.open("VPN disconnects", actor="erin", fields=customer)
+    t.open("VPN disconnects", actor="erin", fields=customer, reference=VPN_DUPLICATE_MAIL)
     t.merge("HD-5", "HD-4", actor="alice")
     clock.advance(hours=1)
     world = World(t, clock, "HD", probe_fields=customer)
@@ -166,6 +170,10 @@ def snapshot(tracker: Tracker) -> dict[str, Any]:
     keys = [ticket.key for ticket in tickets]
     return {
         "tickets": tickets,
+        "fields": dict(tracker.config.fields),
+        "references": {
+            r: tracker.by_reference(r) for r in (VPN_MAIL, VPN_DUPLICATE_MAIL, "crash:new")
+        },
         "history": {key: tracker.history(key) for key in keys},
         "comments": {key: tracker.comments(key) for key in keys},
         "attachments": {
@@ -1167,6 +1175,88 @@ CONFIG_CASES = [
     _case("workflow-dead-end-state", _dead_end_workflow, InvalidWorkflow, "'stuck'", "dead end"),
 ]
 
+
+def _open_with_reference(reference: object) -> Callable[[World], object]:
+    return lambda w: w.t.open(
+        "Mail",
+        actor="mail",
+        fields={"customer": "ACME"},
+        reference=reference,  # type: ignore[arg-type]
+    )
+
+
+REFERENCE_CASES = [
+    invalid("reference-empty", _open_with_reference(""), "reference", "empty", field="reference"),
+    invalid(
+        "reference-whitespace", _open_with_reference("  "), "reference", "empty", field="reference"
+    ),
+    invalid(
+        "reference-too-long",
+        _open_with_reference("crash:" + "f" * 195),
+        "201 characters",
+        "200",
+        field="reference",
+    ),
+    invalid(
+        "reference-with-newline",
+        _open_with_reference("mail:<a@b>\n"),
+        "reference",
+        "U+000A",
+        field="reference",
+    ),
+    invalid(
+        "reference-lone-surrogate",
+        _open_with_reference("crash:\udcff"),
+        "reference",
+        "U+DCFF",
+        field="reference",
+    ),
+    invalid(
+        "reference-not-a-string", _open_with_reference(7), "reference", "int", field="reference"
+    ),
+    invalid(
+        "reference-lookup-not-a-string",
+        lambda w: w.t.by_reference(None),  # type: ignore[arg-type]
+        "reference",
+        "NoneType",
+        field="reference",
+    ),
+    _case(
+        "reference-taken",
+        _open_with_reference(VPN_MAIL),
+        DuplicateReference,
+        repr(VPN_MAIL),
+        "HD-4",
+        reference=VPN_MAIL,
+        key="HD-4",
+    ),
+    _case(
+        "reference-taken-by-a-merged-duplicate",
+        _open_with_reference(VPN_DUPLICATE_MAIL),
+        DuplicateReference,
+        repr(VPN_DUPLICATE_MAIL),
+        "HD-5",
+        reference=VPN_DUPLICATE_MAIL,
+        key="HD-5",
+    ),
+    invalid(
+        "define-fields-redefined",
+        lambda w: w.t.define_fields(
+            FieldDef("crash_count", FieldType.INT), FieldDef("count", FieldType.TEXT)
+        ),
+        "'count'",
+        "type",
+        field="fields.count",
+    ),
+    invalid(
+        "define-fields-not-a-definition",
+        lambda w: w.t.define_fields("count"),  # type: ignore[arg-type]
+        "FieldDef",
+        "'count'",
+        field="fields",
+    ),
+]
+
 CASES = [
     *TEXT_CASES,
     *PRIORITY_CASES,
@@ -1181,6 +1271,7 @@ CASES = [
     *QUERY_CASES,
     *ACTOR_CASES,
     *CONFIG_CASES,
+    *REFERENCE_CASES,
 ]
 
 
@@ -1229,6 +1320,8 @@ def test_world_is_well_formed() -> None:
     assert t.get("HD-3").linked("child_of") == ["HD-2"]
     assert t.get("HD-2").linked("child_of") == ["HD-1"]
     assert t.get("HD-5").merged_into == "HD-4"
+    assert t.by_reference(VPN_MAIL) == t.get("HD-4")
+    assert t.by_reference(VPN_DUPLICATE_MAIL) == t.get("HD-5")
     assert len(t.comments("HD-1")) == 2
     assert len(t.attachments("HD-1")) == 1
     assert t.get("HD-2").watchers == {"carol"}

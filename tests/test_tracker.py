@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ import pytest
 from ticketkit import (
     Condition,
     ConflictError,
+    DuplicateReference,
     Event,
     EventType,
     FieldDef,
@@ -27,12 +30,14 @@ from ticketkit import (
     Priority,
     Query,
     Ticket,
+    TicketkitError,
     Tracker,
     TransitionNotAllowed,
     Urgency,
     ValidationError,
 )
 from ticketkit._history import replay
+from ticketkit.storage.memory import MemoryStore
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -1221,3 +1226,178 @@ class TestOptimisticConcurrency:
         fresh = tracker.get(key)
         tracker.update(key, actor="first", add_tags=["c"], expected_version=fresh.version)
         assert tracker.get(key).tags == frozenset({"a", "b", "c"})
+
+
+class _LateStore(MemoryStore):
+    """A memory store whose first reference look-up misses: as if another writer claimed
+    the reference between the tracker's look-up and its own insert."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.misses = 0
+
+    def ticket_for_reference(self, reference: str) -> Ticket | None:
+        if self.misses:
+            self.misses -= 1
+            return None
+        return super().ticket_for_reference(reference)
+
+
+class TestReferences:
+    def test_reference_is_kept_exactly(self, tracker: Tracker) -> None:
+        """A reference is stored as given: not stripped, not case-folded."""
+        ticket = tracker.open("x", actor="bob", reference=" Crash:ABC ")
+        assert tracker.by_reference(" Crash:ABC ") == ticket
+        assert tracker.by_reference("Crash:ABC") is None
+        assert tracker.history(ticket.key)[0].data["reference"] == " Crash:ABC "
+
+    def test_opened_event_has_no_reference_without_one(self, tracker: Tracker) -> None:
+        """A ticket opened without a reference records none."""
+        ticket = tracker.open("x", actor="bob")
+        assert "reference" not in tracker.history(ticket.key)[0].data
+
+    def test_longest_reference_is_accepted(self, tracker: Tracker) -> None:
+        """200 characters is the limit, and allowed."""
+        reference = "r" * 200
+        assert tracker.by_reference(reference) is None
+        ticket = tracker.open("x", actor="bob", reference=reference)
+        assert tracker.by_reference(reference) == ticket
+
+    @pytest.mark.parametrize(
+        ("bad", "says"),
+        [
+            ("", "empty"),
+            ("   ", "empty"),
+            ("r" * 201, "201 characters"),
+            ("crash:\nabc", "U+000A"),
+            ("crash:\x00", "U+0000"),
+            ("crash:\x85", "U+0085"),
+            ("crash:\ud800", "U+D800"),
+            (42, "int"),
+            (b"crash:abc", "bytes"),
+        ],
+    )
+    def test_bad_reference_is_refused(self, tracker: Tracker, bad: object, says: str) -> None:
+        """open and by_reference refuse a reference that cannot be one, naming the problem."""
+        with pytest.raises(ValidationError, match=re.escape(says)) as info:
+            tracker.open("x", actor="bob", reference=bad)  # type: ignore[arg-type]
+        assert info.value.field == "reference"
+        with pytest.raises(ValidationError, match=re.escape(says)) as info:
+            tracker.by_reference(bad)  # type: ignore[arg-type]
+        assert info.value.field == "reference"
+        assert len(tracker.query()) == 0
+        assert tracker.open("y", actor="bob").key == "HD-1"
+
+    def test_reference_claimed_after_the_look_up_is_refused_by_the_store(
+        self, clock: FrozenClock
+    ) -> None:
+        """When the tracker's look-up misses the holder, the store's insert still refuses."""
+        store = _LateStore()
+        tracker = Tracker(store, clock=clock, prefix="HD")
+        first = tracker.open("first", actor="bob", reference="crash:abc")
+        published: list[Event] = []
+        tracker.subscribe(published.append)
+        store.misses = 1
+        with pytest.raises(DuplicateReference) as info:
+            tracker.open("second", actor="bob", reference="crash:abc")
+        assert store.misses == 0
+        assert (info.value.reference, info.value.key) == ("crash:abc", first.key)
+        assert isinstance(info.value.__cause__, DuplicateReference)
+        assert published == []
+        assert [t.key for t in tracker.query().items] == [first.key]
+        assert tracker.open("third", actor="bob").key == "HD-2"
+
+    def test_duplicate_reference_is_a_ticketkit_error(self) -> None:
+        """DuplicateReference is a TicketkitError, not a ValidationError or ConflictError."""
+        assert issubclass(DuplicateReference, TicketkitError)
+        assert not issubclass(DuplicateReference, (ValidationError, ConflictError))
+
+
+class TestDefineFields:
+    @pytest.fixture(params=["memory", "sqlite"])
+    def tracker(
+        self, request: pytest.FixtureRequest, clock: FrozenClock, tmp_path: Path
+    ) -> Iterator[Tracker]:
+        if request.param == "memory":
+            yield Tracker.in_memory(clock=clock, prefix="HD")
+            return
+        with Tracker.from_url(f"sqlite:///{tmp_path / 'define.db'}", clock=clock, prefix="HD") as t:
+            yield t
+
+    def test_defined_fields_can_be_set_and_queried(self, tracker: Tracker) -> None:
+        """Fields defined on a running tracker are set on new and old tickets and queried."""
+        old = tracker.open("before", actor="bob")
+        with pytest.raises(ValidationError, match="known fields"):
+            tracker.open("x", actor="bob", fields={"fingerprint": "abc"})
+        tracker.define_fields(
+            FieldDef("fingerprint", "text"), FieldDef("occurrences", "int", min_value=1)
+        )
+        new = tracker.open("crash", actor="crash", fields={"fingerprint": "abc", "occurrences": 3})
+        tracker.update(old.key, actor="bob", fields={"occurrences": 1})
+        assert tracker.get(new.key).fields == {"fingerprint": "abc", "occurrences": 3}
+
+        def keys(where: dict[str, Any], **options: Any) -> list[str]:
+            return [t.key for t in tracker.query(where, **options).items]
+
+        assert keys({"fields.fingerprint": "abc"}) == [new.key]
+        assert keys({"fields.occurrences": {"gt": 1}}) == [new.key]
+        assert keys({}, order_by="-fields.occurrences") == [new.key, old.key]
+        with pytest.raises(ValidationError, match="occurrences"):
+            tracker.update(old.key, actor="bob", fields={"occurrences": 0})
+
+    def test_defining_the_same_field_again_changes_nothing(self, tracker: Tracker) -> None:
+        """An identical definition, in one call or later ones, is accepted and changes nothing."""
+        fingerprint = FieldDef("fingerprint", "text", label="Fingerprint", internal=True)
+        tracker.define_fields(
+            fingerprint, FieldDef("fingerprint", "text", label="Fingerprint", internal=True)
+        )
+        config = tracker.config
+        tracker.define_fields(FieldDef("fingerprint", "text", label="Fingerprint", internal=True))
+        tracker.define_fields()
+        assert tracker.config is config
+        assert dict(tracker.config.fields) == {"fingerprint": fingerprint}
+
+    def test_another_definition_of_a_name_is_refused(self, tracker: Tracker) -> None:
+        """A name already defined differently raises ValidationError naming it and what differs;
+        no field of the call is added and the tickets are unchanged."""
+        tracker.define_fields(FieldDef("severity", "choice", choices=("minor", "major")))
+        ticket = tracker.open("x", actor="bob", fields={"severity": "major"})
+        config = tracker.config
+        with pytest.raises(ValidationError, match=r"'severity'.*choices") as info:
+            tracker.define_fields(
+                FieldDef("fingerprint", "text"),
+                FieldDef("severity", "choice", choices=("low", "high")),
+            )
+        assert info.value.field == "fields.severity"
+        assert tracker.config is config
+        assert set(tracker.config.fields) == {"severity"}
+        assert tracker.get(ticket.key) == ticket
+        with pytest.raises(ValidationError, match=r"'severity'.*type"):
+            tracker.define_fields(FieldDef("severity", "text"))
+        with pytest.raises(ValidationError, match="'fingerprint'"):
+            tracker.define_fields(FieldDef("fingerprint", "text"), FieldDef("fingerprint", "int"))
+        assert tracker.config is config
+
+    def test_fields_given_at_construction_count_as_defined(self, clock: FrozenClock) -> None:
+        """define_fields compares with the fields the tracker was built with too."""
+        tracker = Tracker.in_memory(clock=clock, fields=[FieldDef("team", "user")])
+        tracker.define_fields(FieldDef("team", "user"), FieldDef("points", "int"))
+        assert list(tracker.config.fields) == ["team", "points"]
+        with pytest.raises(ValidationError, match="'team'"):
+            tracker.define_fields(FieldDef("team", "user", required=True))
+
+    def test_only_field_definitions_are_accepted(self, tracker: Tracker) -> None:
+        """Anything but a FieldDef is refused before anything is defined."""
+        config = tracker.config
+        with pytest.raises(ValidationError, match="FieldDef"):
+            tracker.define_fields(FieldDef("points", "int"), {"name": "x", "type": "text"})  # type: ignore[arg-type]
+        assert tracker.config is config
+
+    def test_a_required_field_applies_to_new_writes(self, tracker: Tracker) -> None:
+        """A required field defined later must be given when opening; old tickets stay valid."""
+        old = tracker.open("before", actor="bob")
+        tracker.define_fields(FieldDef("team", "choice", choices=("a", "b"), required=True))
+        with pytest.raises(ValidationError, match="required"):
+            tracker.open("x", actor="bob")
+        assert tracker.get(old.key) == old
+        assert tracker.open("x", actor="bob", fields={"team": "a"}).fields == {"team": "a"}

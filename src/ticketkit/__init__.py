@@ -16,6 +16,7 @@ from ._clock import Clock, FrozenClock, SystemClock
 from ._config import TrackerConfig
 from ._errors import (
     ConflictError,
+    DuplicateReference,
     InvalidCursor,
     InvalidWorkflow,
     NotFound,
@@ -62,6 +63,7 @@ __all__ = [
     "Comment",
     "Condition",
     "ConflictError",
+    "DuplicateReference",
     "Event",
     "EventType",
     "FieldDef",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "ConflictError",
+    "DuplicateReference",
     "InvalidCursor",
     "InvalidWorkflow",
     "NotFound",
@@ -79,6 +80,19 @@ class ConflictError(TicketkitError):
         self.key = key
         self.expected = expected
         self.actual = actual
+
+
+class DuplicateReference(TicketkitError):
+    """Another ticket already has this external reference; nothing was stored.
+
+    ``reference`` is the reference refused; ``key`` is the key of the ticket
+    that has it, or ``None`` when that ticket could not be read.
+    """
+
+    def __init__(self, message: str, *, reference: str, key: str | None) -> None:
+        super().__init__(message)
+        self.reference = reference
+        self.key = key
 
 
 class PermissionDenied(TicketkitError):

@@ -6,16 +6,28 @@ import re
 
 from ._errors import ValidationError
 
-__all__ = ["MAX_BODY", "MAX_NAME", "MAX_TITLE", "check_body", "check_name", "check_title"]
+__all__ = [
+    "MAX_BODY",
+    "MAX_NAME",
+    "MAX_REFERENCE",
+    "MAX_TITLE",
+    "check_body",
+    "check_name",
+    "check_reference",
+    "check_title",
+]
 
 MAX_TITLE = 255
 MAX_BODY = 1_000_000
 MAX_NAME = 254
+MAX_REFERENCE = 200
 
 # C0 controls other than tab, newline and carriage return; DEL; C1 controls.
 _BODY_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x9f]")
 # A single-line value may not hold line breaks or tabs either.
 _LINE_CONTROL = re.compile(r"[\x00-\x1f\x7f\x80-\x9f\u2028\u2029]")
+# Half of a UTF-16 pair on its own: not a character, and no database can store it.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def _describe(ch: str) -> str:
@@ -80,3 +92,39 @@ def check_name(value: object, field: str) -> str:
             f"{field} contains the control character {_describe(bad.group())}", field=field
         )
     return text
+
+
+def check_reference(value: object, field: str = "reference") -> str:
+    """Return an external reference exactly as given, or raise ``ValidationError``.
+
+    References are compared exactly (case and spaces count), so nothing is
+    stripped or folded; what cannot be a reference is refused instead.
+    """
+    if not isinstance(value, str):
+        raise ValidationError(
+            f"{field} must be a string such as 'crash:3f2a9c', got {type(value).__name__}",
+            field=field,
+        )
+    if not value.strip():
+        raise ValidationError(f"{field} must not be empty or only white space", field=field)
+    if len(value) > MAX_REFERENCE:
+        raise ValidationError(
+            f"{field} is {len(value)} characters long; the limit is {MAX_REFERENCE} "
+            "(use a hash of a longer identifier)",
+            field=field,
+        )
+    bad = _LINE_CONTROL.search(value)
+    if bad:
+        raise ValidationError(
+            f"{field} contains the control character {_describe(bad.group())}; "
+            "use printable single-line text",
+            field=field,
+        )
+    bad = _SURROGATE.search(value)
+    if bad:
+        raise ValidationError(
+            f"{field} contains the lone surrogate {_describe(bad.group())}, which is not a "
+            "character; decode the identifier properly (or hash it)",
+            field=field,
+        )
+    return value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -14,15 +15,23 @@ from . import _edits as edits
 from . import _relations as relations
 from ._clock import Clock, SystemClock, ensure_utc
 from ._config import KEY_PATTERN, TrackerConfig
-from ._errors import ConflictError, NotFound, TransitionNotAllowed, ValidationError
+from ._errors import (
+    ConflictError,
+    DuplicateReference,
+    NotFound,
+    StorageError,
+    TransitionNotAllowed,
+    ValidationError,
+)
 from ._events import Event, EventType
+from ._fields import FieldDef
 from ._guards import TransitionInputs
 from ._history import diff_events, replay, snapshot
 from ._model import Attachment, Comment, LinkKind, Ticket
 from ._query import Condition, Page, Query, check_query
 from ._search import SearchHit, search
 from ._subscriptions import Subscribers, Subscription
-from ._text import check_name
+from ._text import check_name, check_reference
 from ._workflow import Action, Workflow
 from .storage import Store, Transaction
 
@@ -33,6 +42,7 @@ __all__ = ["Tracker"]
 
 Ref = str | int
 _UNSET = edits.UNSET
+_KNOWN_KEYS = 4096  # checked key strings remembered, per tracker
 
 
 class Tracker:
@@ -64,6 +74,9 @@ class Tracker:
             )
         self.config = config or TrackerConfig(**settings)
         self._subscribers = Subscribers()
+        # Key strings already checked, as given -> normalised; reads by key skip the regex.
+        self._keys: dict[str, str] = {}
+        self._config_lock = threading.Lock()
 
     # -- construction ---------------------------------------------------------------
 
@@ -116,6 +129,37 @@ class Tracker:
     def workflow(self) -> Workflow:
         return self.config.workflow
 
+    def define_fields(self, *defs: FieldDef) -> None:
+        """Add custom field definitions to this tracker, from now on.
+
+        Defining a field again exactly as it is defined changes nothing, so a
+        component can define the fields it needs every time it starts. A name
+        that is already defined differently raises :class:`ValidationError` and
+        no field of the call is added. Tickets already stored are not checked.
+        """
+        with self._config_lock:
+            fields = dict(self.config.fields)
+            for new in defs:
+                if not isinstance(new, FieldDef):
+                    raise ValidationError(
+                        f"define_fields takes FieldDef objects, got {new!r}", field="fields"
+                    )
+                known = fields.setdefault(new.name, new)
+                if known != new:
+                    differ = [
+                        a.name
+                        for a in attrs.fields(FieldDef)
+                        if getattr(known, a.name) != getattr(new, a.name)
+                    ]
+                    raise ValidationError(
+                        f"custom field {new.name!r} is already defined with another "
+                        f"{' and '.join(differ)} ({known!r}); define it the same way, or "
+                        "give the new field another name",
+                        field=f"fields.{new.name}",
+                    )
+            if len(fields) != len(self.config.fields):
+                self.config = evolve(self.config, fields=fields)
+
     def close(self) -> None:
         self.store.close()
 
@@ -141,6 +185,9 @@ class Tracker:
             raise ValidationError(
                 f"a ticket reference is a key such as 'HD-12' or an id, got {ref!r}", field="key"
             )
+        known = self._keys.get(ref)
+        if known is not None:
+            return known
         key = ref.strip().upper()
         match = KEY_PATTERN.match(key)
         if match is None:
@@ -153,6 +200,9 @@ class Tracker:
                 f"no ticket {key}: this tracker's keys begin with "
                 f"{', '.join(sorted(self.config.prefixes))}"
             )
+        if len(self._keys) >= _KNOWN_KEYS:
+            self._keys.clear()
+        self._keys[ref] = key
         return key
 
     def _load(self, source: Store | Transaction, ref: object) -> Ticket:
@@ -169,6 +219,15 @@ class Tracker:
     def get(self, ref: Ref) -> Ticket:
         """The ticket with this key (``"HD-12"``) or id; :class:`NotFound` if none."""
         return self._load(self.store, ref)
+
+    def by_reference(self, reference: str) -> Ticket | None:
+        """The ticket opened with this external ``reference``, or ``None``.
+
+        References match exactly (case and spaces count). A ticket keeps its
+        references when it is merged: the result may be a merged duplicate, whose
+        ``merged_into`` names the ticket to work on.
+        """
+        return self.store.ticket_for_reference(check_reference(reference))
 
     def history(self, ref: Ref) -> list[Event]:
         """Every recorded change to the ticket, oldest first."""
@@ -355,13 +414,19 @@ class Tracker:
         tags: Iterable[str] = (),
         fields: Mapping[str, object] | None = None,
         watchers: Iterable[str] = (),
+        reference: str | None = None,
     ) -> Ticket:
         """Open a ticket in the workflow's initial state; ``reporter`` defaults to ``actor``.
 
         Give ``priority`` directly, or ``impact`` and ``urgency`` to derive it through
-        the priority matrix.
+        the priority matrix. ``reference`` is an external identifier (a crash
+        fingerprint, a Message-ID) that no other ticket may have: when one has it,
+        :class:`DuplicateReference` is raised and nothing is stored, however many
+        threads or processes try at once. Find the ticket with :meth:`by_reference`.
         """
         actor = check_name(actor, "actor")
+        if reference is not None:
+            reference = check_reference(reference)
         now = self._now()
         draft = edits.new_ticket(
             self.config,
@@ -379,23 +444,54 @@ class Tracker:
             watchers=watchers,
         )
         prefix = self.config.queues[draft.queue]
-        with self.store.transaction() as tx:
-            ticket = tx.create_ticket(draft, prefix)
-            stored = tx.add_events(
-                [
-                    Event(
-                        ticket_id=ticket.id,
-                        ticket_key=ticket.key,
-                        version=1,
-                        type=EventType.OPENED,
-                        actor=actor,
-                        at=now,
-                        data={"ticket": snapshot(ticket)},
-                    )
-                ]
-            )
+        if reference is not None:
+            # Saves a doomed transaction in the common case; the insert below decides.
+            existing = self.store.ticket_for_reference(reference)
+            if existing is not None:
+                raise self._duplicate(reference, existing.key)
+        try:
+            with self.store.transaction() as tx:
+                ticket = tx.create_ticket(draft, prefix)
+                data: dict[str, Any] = {"ticket": snapshot(ticket)}
+                if reference is not None:
+                    data["reference"] = reference
+                stored = tx.add_events(
+                    [
+                        Event(
+                            ticket_id=ticket.id,
+                            ticket_key=ticket.key,
+                            version=1,
+                            type=EventType.OPENED,
+                            actor=actor,
+                            at=now,
+                            data=data,
+                        )
+                    ]
+                )
+                if reference is not None:
+                    # Last, so the reference is held for as short a time as possible.
+                    tx.add_reference(ticket.id, reference)
+        except DuplicateReference as exc:
+            # Another writer claimed it first; its transaction has committed and ours
+            # has rolled back (on PostgreSQL it could not go on), so read the holder now.
+            raise self._duplicate(reference or exc.reference, exc.key) from exc
         self._subscribers.publish(stored)
         return ticket
+
+    def _duplicate(self, reference: str, key: str | None) -> DuplicateReference:
+        if key is None:
+            try:
+                holder = self.store.ticket_for_reference(reference)
+            except StorageError:
+                holder = None
+            key = None if holder is None else holder.key
+        return DuplicateReference(
+            f"reference {reference!r} already belongs to "
+            f"{key or 'another ticket'}; nothing was opened (find that ticket with "
+            "by_reference())",
+            reference=reference,
+            key=key,
+        )
 
     def update(
         self,

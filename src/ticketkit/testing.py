@@ -43,7 +43,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the test
 from attrs import evolve
 
 from ._clock import FrozenClock
-from ._errors import ConflictError, InvalidCursor, NotFound
+from ._errors import ConflictError, DuplicateReference, InvalidCursor, NotFound
 from ._events import Event, EventType
 from ._fields import FieldDef, FieldType
 from ._history import replay
@@ -1287,3 +1287,192 @@ class StoreContract:
         assert len(everything) == 6
         assert self._found(tracker, "printer", limit=3) == everything[:3]
         assert self._found(tracker, "printer", limit=1) == everything[:1]
+
+    # -- external references ---------------------------------------------------------
+
+    #: References that differ from each other only in ways that must count: case,
+    #: trailing and leading spaces, composed and decomposed letters, case-folding
+    #: pairs, LIKE wildcards, and the longest allowed (200 characters, with a
+    #: character outside the Basic Multilingual Plane).
+    DISTINCT_REFERENCES = (
+        "a",
+        "A",
+        "a ",
+        " a",
+        "\u00e4",
+        "a\u0308",
+        "\u00df",
+        "ss",
+        "%",
+        "_",
+        "a%",
+        "'; DROP TABLE tk_tickets; --",
+        "crash:" + "\U0001f41b" + "f" * 193,
+    )
+
+    def test_open_with_a_reference_is_found_by_it(self, tracker: Tracker, store: Store) -> None:
+        """A ticket opened with a reference is found by it, as stored, and its history says so."""
+        ticket = tracker.open("Crash in parser", actor="crash", reference="crash:3f2a9c")
+        assert tracker.by_reference("crash:3f2a9c") == ticket == tracker.get(ticket.key)
+        assert store.ticket_for_reference("crash:3f2a9c") == ticket
+        opened = tracker.history(ticket.key)[0]
+        assert (opened.type, opened.data["reference"]) == (EventType.OPENED, "crash:3f2a9c")
+
+    def test_unknown_reference_gives_none(self, tracker: Tracker, store: Store) -> None:
+        """A reference no ticket has gives None, also when only similar ones exist."""
+        assert tracker.by_reference("crash:3f2a9c") is None
+        tracker.open("With", actor="bob", reference="crash:3f2a9c")
+        tracker.open("Without", actor="bob")
+        for other in ("crash:3f2a9", "crash:3f2a9cc", "CRASH:3F2A9C", "crash:3f2a9c ", "TK-1"):
+            assert tracker.by_reference(other) is None, other
+            assert store.ticket_for_reference(other) is None, other
+
+    def test_references_match_exactly(self, tracker: Tracker) -> None:
+        """References that differ only in case, spaces or normalisation are all distinct."""
+        made = {
+            ref: tracker.open(f"ticket {n}", actor="bob", reference=ref).key
+            for n, ref in enumerate(self.DISTINCT_REFERENCES)
+        }
+        assert len(set(made.values())) == len(self.DISTINCT_REFERENCES)
+        for ref, key in made.items():
+            found = tracker.by_reference(ref)
+            assert found is not None, ref
+            assert found.key == key, ref
+
+    def test_duplicate_reference_is_refused_and_stores_nothing(
+        self, tracker: Tracker, store: Store
+    ) -> None:
+        """Opening with a taken reference raises DuplicateReference naming the holder; the
+        store is as before: no ticket, no event, no key number used up."""
+        first = tracker.open("First crash", actor="crash", reference="crash:3f2a9c")
+        published: list[Event] = []
+        tracker.subscribe(published.append)
+        with pytest.raises(DuplicateReference) as info:
+            tracker.open("Same crash", actor="crash", reference="crash:3f2a9c")
+        assert (info.value.reference, info.value.key) == ("crash:3f2a9c", first.key)
+        assert "'crash:3f2a9c'" in str(info.value)
+        assert first.key in str(info.value)
+        assert published == []
+        assert store.get_ticket("TK-2") is None
+        assert [t.key for t in tracker.query().items] == [first.key]
+        assert tracker.by_reference("crash:3f2a9c") == first
+        assert tracker.history(first.key) == store.events(first.id)
+        assert len(tracker.history(first.key)) == 1
+        assert tracker.open("Another", actor="bob").key == "TK-2"
+        assert tracker.open("Next", actor="bob", reference="crash:3f2a9d").key == "TK-3"
+
+    def test_store_refuses_a_taken_reference(self, store: Store) -> None:
+        """add_reference of a taken reference raises DuplicateReference; the transaction it
+        ends leaves nothing behind and gives out no key."""
+        holder = _create(store, "HD")
+        with store.transaction() as tx:
+            tx.add_reference(holder.id, "mail:<1@example.com>")
+        staged: dict[str, Ticket] = {}
+
+        def claim() -> None:
+            with store.transaction() as tx:
+                staged["ticket"] = made = tx.create_ticket(_draft(START, "second"), "HD")
+                tx.add_events([_event(made, START)])
+                tx.add_comment(_comment(holder, "doomed"))
+                tx.add_reference(made.id, "mail:<1@example.com>")
+
+        with pytest.raises(DuplicateReference) as info:
+            claim()
+        assert info.value.reference == "mail:<1@example.com>"
+        assert info.value.key in (None, "HD-1")
+        assert store.get_ticket(staged["ticket"].id) is None
+        assert store.events(staged["ticket"].id) == []
+        assert store.comments(holder.id) == []
+        assert store.ticket_for_reference("mail:<1@example.com>") == holder
+        assert _create(store, "HD").key == "HD-2"
+
+    def test_reference_of_a_failed_transaction_is_free(self, store: Store) -> None:
+        """A reference added in a transaction that fails is not kept and can be used again."""
+        made = _create(store)
+
+        def fail() -> None:
+            with store.transaction() as tx:
+                tx.add_reference(made.id, "import:42")
+                raise _Boom
+
+        with pytest.raises(_Boom):
+            fail()
+        assert store.ticket_for_reference("import:42") is None
+        with store.transaction() as tx:
+            tx.add_reference(made.id, "import:42")
+        assert store.ticket_for_reference("import:42") == made
+
+    def test_a_ticket_may_have_several_references(self, store: Store) -> None:
+        """One ticket can hold several references; each finds it, as currently stored."""
+        made = _create(store)
+        with store.transaction() as tx:
+            tx.add_reference(made.id, "crash:1")
+            tx.add_reference(made.id, "mail:<1@example.com>")
+        changed = _update(store, made, title="renamed")
+        assert store.ticket_for_reference("crash:1") == changed
+        assert store.ticket_for_reference("mail:<1@example.com>") == changed
+
+    def test_merged_ticket_keeps_its_reference(self, tracker: Tracker) -> None:
+        """Merging leaves references where they are: the duplicate still answers to its own."""
+        dupe = tracker.open("Crash A", actor="crash", reference="crash:a")
+        survivor = tracker.open("Crash B", actor="crash", reference="crash:b")
+        tracker.merge(dupe.key, survivor.key, actor="alice")
+        found = tracker.by_reference("crash:a")
+        assert found is not None
+        assert (found.key, found.merged_into) == (dupe.key, survivor.key)
+        assert tracker.by_reference("crash:b") == tracker.get(survivor.key)
+        with pytest.raises(DuplicateReference) as info:
+            tracker.open("Crash A again", actor="crash", reference="crash:a")
+        assert info.value.key == dupe.key
+
+    def test_concurrent_opens_with_one_reference_make_one_ticket(self, tracker: Tracker) -> None:
+        """Threads opening with the same reference at once: one ticket, the rest refused."""
+        won: list[Ticket] = []
+        refused: list[DuplicateReference] = []
+        lock = threading.Lock()
+
+        def work(i: int) -> None:
+            try:
+                ticket = tracker.open(f"crash seen by {i}", actor=f"w{i}", reference="crash:1")
+            except DuplicateReference as exc:
+                with lock:
+                    refused.append(exc)
+            else:
+                with lock:
+                    won.append(ticket)
+
+        _run_threads(self.threads, work)
+        assert len(won) == 1
+        assert len(refused) == self.threads - 1
+        assert {exc.key for exc in refused} == {won[0].key}
+        assert [t.key for t in tracker.query().items] == [won[0].key] == ["TK-1"]
+        assert tracker.by_reference("crash:1") == won[0]
+        assert tracker.open("after", actor="bob").key == "TK-2"
+
+    def test_concurrent_opens_in_several_queues_with_one_reference_make_one_ticket(
+        self, store: Store, clock: FrozenClock
+    ) -> None:
+        """Racing openers whose key numbers do not queue them (other prefixes): one ticket."""
+        queues = {f"q{i}": f"Q{i}" for i in range(self.threads)}
+        tracker = Tracker(store, clock=clock, queues=queues, default_queue="q0")
+        outcomes: list[Ticket | DuplicateReference] = []
+        lock = threading.Lock()
+
+        def work(i: int) -> None:
+            outcome: Ticket | DuplicateReference
+            try:
+                outcome = tracker.open(f"crash {i}", actor=f"w{i}", queue=f"q{i}", reference="x")
+            except DuplicateReference as exc:
+                outcome = exc
+            with lock:
+                outcomes.append(outcome)
+
+        _run_threads(self.threads, work)
+        won = [o for o in outcomes if isinstance(o, Ticket)]
+        assert len(won) == 1
+        assert won[0].key.endswith("-1")
+        assert {o.key for o in outcomes if isinstance(o, DuplicateReference)} == {won[0].key}
+        assert [t.key for t in tracker.query().items] == [won[0].key]
+        assert [tracker.open("next", actor="bob", queue=q).key for q in queues] == [
+            f"{p}-{2 if p == won[0].key.split('-')[0] else 1}" for p in queues.values()
+        ]

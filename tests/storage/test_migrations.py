@@ -185,6 +185,24 @@ class TestUpgrade:
         assert {"alembic_version", "host_orders"} <= table_names(engine)
         assert current_revision(engine) == HEAD
 
+    def test_references_table_is_added_to_a_0002_database(self, engine: sa.Engine) -> None:
+        """0002 to 0003 adds tk_ticket_references; the schema then matches the code."""
+        upgrade(engine, "0002")
+        assert "tk_ticket_references" not in table_names(engine)
+        assert upgrade(engine, "0003") == "0003"
+        assert "tk_ticket_references" in table_names(engine)
+        assert differences(engine, metadata) == []
+
+    def test_references_migration_finishes_an_interrupted_run(self, engine: sa.Engine) -> None:
+        """A 0003 run cut short after its DDL committed (MariaDB/MySQL) is finished, not failed."""
+        upgrade(engine, "0002")
+        # What an interrupted run can leave on MariaDB: the table, without the revision.
+        with engine.begin() as conn:
+            metadata.tables["tk_ticket_references"].create(conn)
+        assert current_revision(engine) == "0002"
+        assert upgrade(engine) == HEAD
+        assert differences(engine, metadata) == []
+
     def test_unknown_target_revision(self, upgraded: sa.Engine) -> None:
         """Upgrading to a revision that does not exist is refused, naming it."""
         with pytest.raises(ValidationError, match="'nosuch'") as info:

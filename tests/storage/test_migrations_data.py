@@ -1,8 +1,9 @@
 """Upgrading a database that holds tickets: nothing is lost, and the old tickets are searchable.
 
-The database is made at revision 0001 and filled through the tracker on an
-:class:`SQLStore` (whose writes never touch the search structures, which the
-database maintains itself, so they work on 0001 too; only opening through
+The database is made at an older revision and filled through the tracker on
+an :class:`SQLStore` (whose writes never touch the search structures, which the
+database maintains itself, and touch the references table only for a ticket
+opened with a reference, so they work on 0001 too; only opening through
 ``Tracker.from_url`` insists on the newest schema). Then it is upgraded to
 HEAD, and every row of every table must be as it was.
 """
@@ -18,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from databases import BACKENDS, fresh_database
-from ticketkit import FrozenClock, Tracker
+from ticketkit import DuplicateReference, FrozenClock, Tracker
 from ticketkit._history import replay
 from ticketkit.storage.sql import SQLStore, current_revision, upgrade
 from ticketkit.storage.sql._migrate import HEAD
@@ -67,16 +68,18 @@ def fill(url: str) -> None:
 
 
 def dump(url: str) -> dict[str, list[Any]]:
-    """Every row of every table in the code's metadata, in primary key order."""
+    """Every row of every table of the code's metadata that exists, in primary key order."""
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
+            present = set(sa.inspect(conn).get_table_names())
             return {
                 table.name: [
                     tuple(row)
                     for row in conn.execute(sa.select(table).order_by(*table.primary_key.columns))
                 ]
                 for table in metadata.sorted_tables
+                if table.name in present
             }
     finally:
         engine.dispose()
@@ -110,9 +113,11 @@ def test_upgrade_keeps_every_row_and_makes_old_tickets_searchable(url: str) -> N
         store.close()
     assert sum(len(rows) for rows in before_rows.values()) > 30
 
-    assert upgrade(url) == HEAD == "0002"
+    assert upgrade(url) == HEAD == "0003"
 
-    assert dump(url) == before_rows
+    after_rows = dump(url)
+    assert after_rows.pop("tk_ticket_references") == []
+    assert after_rows == before_rows
     with Tracker.from_url(url, create=False) as tracker:  # the schema check passes now
         after = snapshot(tracker)
         assert after == before
@@ -151,3 +156,31 @@ def test_upgrade_of_an_empty_0001_database(url: str) -> None:
         assert tracker.search("printer") == []
         tracker.open(title="Printer jams", actor="bob")
         assert [h.ticket.key for h in tracker.search("printer")] == ["TK-1"]
+
+
+def test_upgrade_from_0002_keeps_every_row_and_adds_references(url: str) -> None:
+    """From 0002 to 0003: rows unchanged, references table empty, then references work."""
+    assert upgrade(url, "0002") == "0002"
+    fill(url)
+    before_rows = dump(url)
+    assert "tk_ticket_references" not in before_rows
+    store = SQLStore.from_url(url)
+    try:
+        before = snapshot(Tracker(store))
+    finally:
+        store.close()
+
+    assert upgrade(url) == "0003"
+
+    after_rows = dump(url)
+    assert after_rows.pop("tk_ticket_references") == []
+    assert after_rows == before_rows
+    with Tracker.from_url(url, create=False) as tracker:
+        assert snapshot(tracker) == before
+        assert tracker.by_reference("crash:abc") is None
+        ticket = tracker.open("Crash after upgrade", actor="crash", reference="crash:abc")
+        assert ticket.key == f"TK-{len(TICKETS) + 1}"
+        assert tracker.by_reference("crash:abc") == ticket
+        with pytest.raises(DuplicateReference):
+            tracker.open("Same crash", actor="crash", reference="crash:abc")
+        assert tracker.open("Next", actor="bob").key == f"TK-{len(TICKETS) + 2}"

@@ -50,6 +50,17 @@ class Transaction(Protocol):
         """Store an attachment's metadata and bytes; return it with its ``id``."""
         ...
 
+    def add_reference(self, ticket_id: int, reference: str) -> None:
+        """Give the ticket an external reference that no other ticket may have.
+
+        ``reference`` was checked by the tracker and is compared exactly (case
+        and spaces count). If any ticket already has it, raise
+        :class:`~ticketkit.DuplicateReference` (its ``key`` may be ``None``); the
+        caller then lets the whole transaction fail. Of transactions that add
+        the same reference at the same time, at most one may commit.
+        """
+        ...
+
 
 @runtime_checkable
 class Store(Protocol):
@@ -60,6 +71,13 @@ class Store(Protocol):
         ...
 
     def get_ticket(self, ref: int | str) -> Ticket | None: ...
+
+    def ticket_for_reference(self, reference: str) -> Ticket | None:
+        """The ticket that was given this external reference, or ``None``.
+
+        Exact match: ``"a"`` does not find the ticket of ``"A"``.
+        """
+        ...
 
     def events(self, ticket_id: int, *, until: datetime | None = None) -> list[Event]:
         """A ticket's events, oldest first; with ``until``, only those at or before it."""

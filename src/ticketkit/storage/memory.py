@@ -13,7 +13,7 @@ from datetime import datetime
 
 from attrs import evolve
 
-from .._errors import ConflictError
+from .._errors import ConflictError, DuplicateReference
 from .._events import Event
 from .._model import Attachment, Comment, Ticket
 from .._query import Page, Query, cursor_of, encode_cursor, matches, sort_key
@@ -128,6 +128,7 @@ class _State:
         self.attachments: dict[int, Attachment] = {}
         self.content: dict[int, bytes] = {}
         self.attachments_by_ticket: dict[int, list[int]] = {}
+        self.references: dict[str, int] = {}  # external reference -> ticket id
         self.last_ids: dict[str, int] = {"ticket": 0, "event": 0, "comment": 0, "attachment": 0}
         self.search = _SearchIndex()
 
@@ -143,6 +144,7 @@ class _MemoryTransaction:
         self._events: list[Event] = []
         self._comments: list[Comment] = []
         self._attachments: list[tuple[Attachment, bytes]] = []
+        self._references: dict[str, int] = {}
         self._last_ids = dict(state.last_ids)
 
     def _next_id(self, kind: str) -> int:
@@ -193,6 +195,18 @@ class _MemoryTransaction:
         self._attachments.append((stored, bytes(content)))
         return stored
 
+    def add_reference(self, ticket_id: int, reference: str) -> None:
+        holder = self._references.get(reference, self._state.references.get(reference))
+        if holder is not None:
+            existing = self.get_ticket(holder)
+            key = None if existing is None else existing.key
+            raise DuplicateReference(
+                f"reference {reference!r} already belongs to {key or f'ticket {holder}'}",
+                reference=reference,
+                key=key,
+            )
+        self._references[reference] = ticket_id
+
     def _apply(self) -> None:
         state = self._state
         state.tickets.update(self._tickets)
@@ -200,6 +214,7 @@ class _MemoryTransaction:
             state.search.put_ticket(ticket)
         state.ids_by_key.update(self._ids_by_key)
         state.counters.update(self._counters)
+        state.references.update(self._references)
         for event in self._events:
             state.events.setdefault(event.ticket_id, []).append(event)
         for comment in self._comments:
@@ -238,6 +253,11 @@ class MemoryStore:
                     return None
                 ref = found
             return self._state.tickets.get(ref)
+
+    def ticket_for_reference(self, reference: str) -> Ticket | None:
+        with self._lock:
+            found = self._state.references.get(reference)
+            return None if found is None else self._state.tickets.get(found)
 
     def events(self, ticket_id: int, *, until: datetime | None = None) -> list[Event]:
         with self._lock:

@@ -25,6 +25,7 @@ __all__ = [
     "key_sequences",
     "links",
     "metadata",
+    "ticket_references",
     "ticket_tags",
     "ticket_watchers",
     "tickets",
@@ -109,6 +110,17 @@ links = Table(
     Column("kind", Name(16), primary_key=True),
     Column("target_key", Name(32), primary_key=True),
     Index(None, "target_key"),
+)
+
+# External references (a crash fingerprint, a Message-ID, an id in another system):
+# the primary key makes each one belong to one ticket. Name compares by code point
+# on every backend, so references match exactly, case and trailing spaces included.
+ticket_references = Table(
+    "tk_ticket_references",
+    metadata,
+    Column("reference", Name(200), primary_key=True),
+    Column("ticket_id", Id, _ticket_fk(), nullable=False),
+    Index(None, "ticket_id"),
 )
 
 # One row per custom-field value (a multi-choice field has one row per choice),

@@ -30,8 +30,8 @@ from ..._errors import ConflictError
 from ..._events import Event
 from ..._model import Attachment, Comment, Ticket
 from ..._query import Page, Query, encode_cursor
+from . import _references, _search
 from . import _rows as rows
-from . import _search
 from ._compile import compile_query
 from ._driver_reads import DriverReads, event_from_driver, ticket_from_driver
 from ._engine import Durability, begin_write, make_engine, owns_transactions, translate_errors
@@ -239,6 +239,10 @@ class SQLTransaction:
         )
         return stored
 
+    def add_reference(self, ticket_id: int, reference: str) -> None:
+        """See :func:`_references.add_reference`: a plain insert, refused if taken."""
+        _references.add_reference(self._conn, ticket_id, reference)
+
     # -- bulk writes (used by ticketkit's importer when present) ----------------------
 
     def _reserve_numbers(self, prefix: str, count: int) -> int:
@@ -423,6 +427,10 @@ class SQLStore:
         with self._read() as conn:
             row = conn.execute(stmt, {"b_ref": ref}).first()
         return None if row is None else rows.ticket_from_tuple(row)
+
+    def ticket_for_reference(self, reference: str) -> Ticket | None:
+        with self._read() as conn:
+            return _references.ticket_for_reference(conn, reference)
 
     def events(self, ticket_id: int, *, until: datetime | None = None) -> list[Event]:
         if until is None and self._driver is not None:
