@@ -17,6 +17,7 @@ from ticketkit import Tracker, ValidationError
 from ticketkit.crash import (
     CrashHandle,
     CrashReport,
+    Spool,
     _log,
     active_handle,
     capture_exception,
@@ -27,6 +28,7 @@ from ticketkit.crash import (
 )
 from ticketkit.crash._filing import define_crash_fields
 
+from .test_filing import make_report
 from .test_spool import entries, read_only_tracker
 
 
@@ -182,6 +184,19 @@ class TestExcepthook:
         uncaught(crash())
         assert counts(tracker) == []
         assert len(hooks["sys"].calls) == 1
+
+    def test_spool_is_flushed_after_a_success(
+        self, setup: Callable[..., CrashHandle], tracker: Tracker, tmp_path: Path
+    ) -> None:
+        """A report waiting in the spool is filed right after the next report gets through."""
+        setup()
+        spool = Spool(tmp_path / "spool")
+        waiting = spool.put(make_report())
+        assert waiting is not None
+        spool.release(waiting)
+        uncaught(crash())
+        assert counts(tracker) == [1, 1]
+        assert entries(tmp_path / "spool") == []
 
     def test_bad_options_are_refused(self, setup: Callable[..., CrashHandle]) -> None:
         """Misuse of install() itself raises, saying what is wrong."""

@@ -321,9 +321,18 @@ class Reporter:
         return key
 
     def _deliver(
-        self, report: CrashReport, count: int, sample: bool, last_seen: datetime
+        self,
+        report: CrashReport,
+        count: int,
+        sample: bool,
+        last_seen: datetime,
+        *,
+        then_flush: bool = True,
     ) -> tuple[str | None, bool]:
-        """Spool, file, unspool. Returns the key and whether the store answered."""
+        """Spool, file, unspool; then (``then_flush``) file what else waits in the spool.
+
+        Returns the key and whether the store answered.
+        """
         path = None
         if self.spool is not None:
             try:
@@ -361,7 +370,8 @@ class Reporter:
             self._keys[report.fingerprint] = filed.key
             while len(self._keys) > _MAX_KEYS:
                 self._keys.popitem(last=False)
-        self._flush_spool_after_success()
+        if then_flush:
+            self._flush_spool_after_success()
         return filed.key, True
 
     def _overflow(self, report: CrashReport, count: int, seen: datetime) -> None:
@@ -412,7 +422,9 @@ class Reporter:
             for item in held:
                 late = deadline is not None and time.monotonic() > deadline
                 if store_ok and not late:
-                    _, store_ok = self._deliver(item.report, item.count, False, item.last_seen)
+                    _, store_ok = self._deliver(
+                        item.report, item.count, False, item.last_seen, then_flush=spool
+                    )
                 elif self.spool is not None:
                     self._spool_only(item)
             if spool and store_ok and os.getpid() == pid:

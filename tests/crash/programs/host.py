@@ -46,6 +46,17 @@ def setup(**options: Any) -> Any:
     )
 
 
+def watch_threads() -> None:
+    """Say so on stdout if anything starts a thread (ticketkit never should)."""
+    start = threading.Thread.start
+
+    def announce(self: threading.Thread) -> None:
+        print(f"a thread was started: {self.name}", flush=True)
+        start(self)
+
+    threading.Thread.start = announce  # type: ignore[method-assign]
+
+
 # -- the scenarios ---------------------------------------------------------------------
 
 
@@ -54,7 +65,8 @@ def charge(amount: int) -> None:
 
 
 def main_thread() -> None:
-    """An uncaught error on the main thread, on the script's last line."""
+    """An uncaught error on the main thread, on the script's last line; no thread started."""
+    watch_threads()
     setup()
     charge(12)
 
@@ -97,7 +109,8 @@ def in_asyncio() -> None:
 
 
 def at_shutdown() -> None:
-    """An atexit callback fails while the interpreter shuts down."""
+    """An atexit callback fails while the interpreter shuts down; no thread started."""
+    watch_threads()
     setup(unraisable=True)
 
     def close_connections() -> None:
