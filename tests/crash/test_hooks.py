@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -433,3 +434,19 @@ class TestIPython:
         assert shell.shown == [(ValueError, exc, exc.__traceback__)]
         handle.uninstall()
         assert shell.custom_exceptions == ()
+
+
+def test_import_installs_nothing() -> None:
+    """``import ticketkit.crash`` hooks nothing, starts no thread, loads no optional extra."""
+    probe = (
+        "import sys, threading; before = (sys.excepthook, threading.excepthook); "
+        "import ticketkit.crash; "
+        "assert (sys.excepthook, threading.excepthook) == before; "
+        "assert threading.active_count() == 1; "
+        "print(sorted(m for m in ('sqlalchemy', 'sentry_sdk') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-W", "error", "-c", probe], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
