@@ -38,7 +38,12 @@ class Host:
         Tracker.from_url(self.url).close()
 
     def run(
-        self, scenario: str, *, install: bool = True, url: str | None = None
+        self,
+        scenario: str,
+        *,
+        install: bool = True,
+        url: str | None = None,
+        interpreter_options: tuple[str, ...] = (),
     ) -> subprocess.CompletedProcess[str]:
         env = {
             **os.environ,
@@ -47,7 +52,8 @@ class Host:
             "CRASH_INSTALL": "1" if install else "0",
         }
         return subprocess.run(
-            [sys.executable, str(PROGRAM), scenario],
+            [sys.executable, *interpreter_options, str(PROGRAM), scenario],
+            stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
             env=env,
@@ -176,6 +182,12 @@ class TestNotCrashes:
             assert result.returncode == code
         else:
             assert result.returncode in (130, -2)  # killed by SIGINT, as Python does
+        assert host.tickets() == []
+
+    def test_interactive_session(self, host: Host) -> None:
+        """Under python -i the crash is the user's business: nothing is filed."""
+        result = host.run("main_thread", interpreter_options=("-i",))
+        assert "ValueError: card declined" in result.stderr
         assert host.tickets() == []
 
 
