@@ -58,7 +58,15 @@ def default_spool_dir(app: str) -> Path:
     base = os.environ.get("XDG_CACHE_HOME")
     if not base and sys.platform == "win32":
         base = os.environ.get("LOCALAPPDATA")
-    root = Path(base) if base else Path.home() / ".cache"
+    if base:
+        root = Path(base)
+    else:
+        try:
+            root = Path.home() / ".cache"
+        except (RuntimeError, KeyError):  # no home directory to be found
+            import tempfile
+
+            root = Path(tempfile.gettempdir())
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", app).strip("._")[:64] or "app"
     return root / "ticketkit" / "crash-spool" / safe
 
@@ -181,6 +189,8 @@ class Spool:
         if name.endswith(_INFLIGHT):
             stem, attempts, pid = name[: -len(_INFLIGHT)].rsplit(".", 2)
             return stem, int(attempts), int(pid)
+        if not name.endswith(_READY):
+            raise ValueError(f"{name!r} is not a spool entry")
         stem, attempts = name[: -len(_READY)].rsplit(".", 1)
         return stem, int(attempts), None
 
@@ -221,6 +231,11 @@ class Spool:
         now = time.time()
         for name in sorted(os.listdir(self.directory)):
             path = self.directory / name
+            if name.startswith(".tmp-"):
+                self._forget_stale_temp(path, now)
+                continue
+            if not name.endswith((_READY, _INFLIGHT)):
+                continue
             try:
                 stem, attempts, owner = self._parts(path)
                 if owner is not None:
@@ -237,6 +252,13 @@ class Spool:
             except OSError:
                 continue  # another process took it first
             yield claimed
+
+    @staticmethod
+    def _forget_stale_temp(path: Path, now: float) -> None:
+        """A temporary file left by a process that died while writing it."""
+        with contextlib.suppress(OSError):
+            if now - path.stat().st_mtime > _STALE_SECONDS:
+                path.unlink()
 
     def read(self, path: Path) -> SpoolEntry:
         """Parse an entry (``ValueError`` when it is damaged)."""
