@@ -526,6 +526,18 @@ class TestLocals:
         assert len(frame.locals["big"]) <= 512
         assert SECRET.encode() not in report.to_json()
 
+    def test_harmless_values_under_secret_names_are_shown(self) -> None:
+        """``None`` and booleans reveal nothing, even under a secret-looking name."""
+
+        def work() -> None:
+            token = None  # noqa: F841
+            use_password = True  # noqa: F841
+            fail()
+
+        report = report_of(caught(work), include_locals=True)
+        frame = next(f for f in report.exceptions[0].frames if f.function.endswith("work"))
+        assert frame.locals == {"token": "None", "use_password": "True"}
+
     def test_a_raising_repr_does_not_stop_capture(self) -> None:
         """A local whose ``__repr__`` raises is shown with a placeholder."""
 
@@ -636,17 +648,34 @@ class TestNeverRaises:
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """If building fails anyway, a report naming the type and the problem is returned."""
-        from ticketkit.crash import _capture
+        from ticketkit.crash import _reading
 
         def explode(*args: object) -> None:
             raise MemoryError("simulated")
 
-        monkeypatch.setattr(_capture._Capture, "exceptions", explode)
+        monkeypatch.setattr(_reading.Reader, "exceptions", explode)
         report = report_of(caught(fail))
         assert report.exception_type == "builtins.ValueError"
         assert report.context[CAPTURE_ERRORS] == ("build_report: MemoryError",)
         assert report.fingerprint == compute_fingerprint(["type:builtins.ValueError"])
         assert report.truncated
+
+    def test_unreadable_parts_are_left_out_and_named(self) -> None:
+        """A breadcrumb that is not one, or tags that are not a mapping, are skipped and noted."""
+        good = Breadcrumb(at=NOW, category="ui", level="info", message="kept")
+        report = build_report(
+            ValueError("x"),
+            options=CaptureOptions(tags={"team": "a"}),
+            mechanism="capture",
+            handled=True,
+            breadcrumbs=[good, "not a breadcrumb"],  # type: ignore[list-item]
+            tags=["not", "a", "mapping"],  # type: ignore[arg-type]
+        )
+        assert [b.message for b in report.breadcrumbs] == ["kept"]
+        assert dict(report.tags) == {"team": "a"}
+        errors = report.context[CAPTURE_ERRORS]
+        assert isinstance(errors, tuple)
+        assert [e.split(":")[0] for e in errors] == ["breadcrumb", "tags"]
 
     def test_a_raising_fingerprint_callback_falls_back_to_the_default(self) -> None:
         """A fingerprint callback that raises gives the default fingerprint and a note."""

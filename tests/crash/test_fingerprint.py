@@ -203,6 +203,20 @@ class TestParts:
         ]
         assert not any(str(Path(module.__file__).parent) in part for part in parts)
 
+    def test_comprehension_frames_do_not_count(self, load: Any) -> None:
+        """List, dict and set comprehension frames (gone in Python 3.12) are left out."""
+        module = load(
+            """
+            def prices(basket):
+                return [item["price"] for item in basket]
+            """
+        )
+        crash = report(lambda: module.prices([{}]), module)
+        assert default_fingerprint_parts(crash) == [
+            "type:builtins.KeyError",
+            'frame:shop_cart:prices:return[item["price"]foriteminbasket]',
+        ]
+
     def test_without_in_app_frames_the_message_counts(self) -> None:
         """A crash with no in-app frame is told apart by its type and parameterised message."""
         parts = default_fingerprint_parts(report(lambda: int("abc"), project_root="/nowhere"))

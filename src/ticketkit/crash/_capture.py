@@ -21,27 +21,17 @@ are kept and ``omitted_frames`` counts the rest. The traceback is walked once
 and only the kept frames are read, so a ``RecursionError`` 100,000 frames deep
 is captured in milliseconds.
 
-**In app.** A frame is the host's own code (see :func:`is_in_app`) when, in
-this order: it is not ticketkit's own; its module matches the longest
-``in_app_include`` / ``in_app_exclude`` prefix (``"shop"`` matches ``shop``
-and ``shop.views``), which decides; its file is not in the standard library,
-a ``site-packages`` / ``dist-packages`` directory, or the environment's
-scripts directory (``sysconfig`` paths); and its file is under
-``project_root``. ``project_root`` defaults to the directory of the script
-being run (``sys.argv[0]``), or the working directory when there is none or
-it is the environment's scripts directory (a console script): set
-``in_app_include`` to your packages' names when your application is
-installed into ``site-packages``. Code without a file (``python -c``, the
-REPL) is in app when its module is ``__main__``.
+**In app.** Whether a frame is the host's own code is decided as
+:mod:`ticketkit.crash._in_app` describes: ticketkit's own frames never are;
+``in_app_include`` / ``in_app_exclude`` module prefixes decide next; then
+files in the standard library or ``site-packages`` are not, and files under
+``project_root`` (default: the script's directory, else the working
+directory) are.
 """
 
 from __future__ import annotations
 
-import functools
-import os
-import sys
 import types
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -52,6 +42,8 @@ from attrs import field, frozen
 from .._errors import ValidationError
 from ._environment import collect_environment, redact_home
 from ._fingerprint import FINGERPRINT_VERSION, CustomFingerprint, compute_fingerprint
+from ._in_app import InAppRule
+from ._reading import MAX_BREADCRUMBS, Reader, error_text, qualified_type
 from ._report import (
     JSON,
     Breadcrumb,
@@ -59,7 +51,6 @@ from ._report import (
     ExceptionInfo,
     Frame,
     freeze_json,
-    safe_repr,
 )
 from ._scrub import SCRUBBED, Scrubber
 from ._truncate import MIN_REPORT_BYTES, cut_text, limit_report_size
@@ -75,17 +66,11 @@ __all__ = [
     "scrub_report",
 ]
 
-#: A report keeps at most this many breadcrumbs, the newest.
-MAX_BREADCRUMBS = 100
 #: Context key under which problems met while building a report are listed.
 CAPTURE_ERRORS = "ticketkit.capture_errors"
 
-_MAX_NOTES = 32
-_MAX_SOURCE = 1000
-_MAX_LOCALS = 50
-_MAX_LOCAL_REPR = 512
-_MAX_TAGS = 100
 _MAX_TAG = 200
+_MAX_ERRORS = 10
 _MAX_TITLE = 200
 
 
@@ -184,21 +169,25 @@ def build_report(
 
     ``tags`` and ``context`` are merged over the options' (a key given here
     wins); the newest :data:`MAX_BREADCRUMBS` breadcrumbs are kept; ``now``
-    defaults to the current time.
+    defaults to the current time. Parts that cannot be read (a breadcrumb that
+    is not a :class:`Breadcrumb`, tags that are not a mapping) are left out and
+    named under the context key ``"ticketkit.capture_errors"``.
     """
     occurred = now if now is not None else datetime.now(UTC)
     errors: list[str] = []
     try:
-        capture = _Capture(options, errors)
+        capture = Reader(options, errors, _rule(options))
         exceptions, truncated = capture.exceptions(exc)
         try:
             environment: dict[str, JSON] = collect_environment(options, thread_name=thread_name)
         except Exception as error:
-            errors.append(f"environment: {_error_text(error)}")
+            errors.append(f"environment: {error_text(error)}")
             environment = {"thread": thread_name}
-        merged_context = {**options.context, **(context or {})}
+        crumbs = capture.breadcrumbs(breadcrumbs)
+        merged_tags = capture.merged("tags", options.tags, tags)
+        merged_context = capture.merged("context", options.context, context)
         if errors:
-            merged_context[CAPTURE_ERRORS] = list(errors)
+            merged_context[CAPTURE_ERRORS] = errors[:_MAX_ERRORS]
         report = CrashReport(
             exceptions=exceptions,
             title="",
@@ -210,8 +199,8 @@ def build_report(
             app=options.app,
             release=options.release,
             environment=environment,
-            breadcrumbs=[capture.breadcrumb(b) for b in list(breadcrumbs)[-MAX_BREADCRUMBS:]],
-            tags=capture.tags({**options.tags, **(tags or {})}),
+            breadcrumbs=crumbs,
+            tags=capture.tags(merged_tags),
             context=capture.context(merged_context),
             truncated=truncated,
         )
@@ -246,7 +235,7 @@ def _finish(
     except Exception as error:
         fingerprint = compute_fingerprint(report)
         problems = list(_as_list(report.context.get(CAPTURE_ERRORS)))
-        problems.append(f"fingerprint: {_error_text(error)}; the default was used")
+        problems.append(f"fingerprint: {error_text(error)}; the default was used")
         report = attrs.evolve(report, context={**report.context, CAPTURE_ERRORS: problems})
     title = report.title if keep_title else make_title(report)
     report = attrs.evolve(report, fingerprint=fingerprint, title=title)
@@ -273,6 +262,19 @@ def make_title(report: CrashReport) -> str:
     else:
         title = first.short_type
     return cut_text(title, _MAX_TITLE)
+
+
+def is_in_app(filename: str, module: str, options: CaptureOptions) -> bool:
+    """Whether a frame of ``module`` in ``filename`` is the host's own code.
+
+    See :mod:`ticketkit.crash._in_app`; for many frames, build one
+    :class:`~ticketkit.crash._in_app.InAppRule` instead.
+    """
+    return _rule(options).check(filename, module)
+
+
+def _rule(options: CaptureOptions) -> InAppRule:
+    return InAppRule(options.in_app_include, options.in_app_exclude, options.project_root)
 
 
 def scrub_report(report: CrashReport, scrubber: Scrubber, *, redact: bool = True) -> CrashReport:
@@ -326,360 +328,6 @@ def _scrub_locals(
     return {k: SCRUBBED if scrubber.is_secret_key(k) else text(v) for k, v in values.items()}
 
 
-def is_in_app(filename: str, module: str, options: CaptureOptions) -> bool:
-    """Whether a frame of ``module`` in ``filename`` is the host's own code (module docstring)."""
-    return _InApp(options).check(filename, module)
-
-
-# -- building ---------------------------------------------------------------------
-
-
-class _InApp:
-    def __init__(self, options: CaptureOptions) -> None:
-        self.include = options.in_app_include
-        self.exclude = options.in_app_exclude
-        root = options.project_root if options.project_root is not None else _default_root()
-        self.roots = _root_forms(root) if root else ()
-
-    def check(self, filename: str, module: str) -> bool:
-        if module == "ticketkit" or module.startswith("ticketkit."):
-            return False
-        verdict = _prefix_verdict(module, self.include, self.exclude)
-        if verdict is not None:
-            return verdict
-        if not filename or filename.startswith("<"):
-            return module == "__main__"
-        path = _normalise_path(filename)
-        if _is_library(path):
-            return False
-        return any(path.startswith(root) for root in self.roots)
-
-
-def _prefix_verdict(module: str, include: Sequence[str], exclude: Sequence[str]) -> bool | None:
-    """The verdict of the longest matching prefix; ``exclude`` wins a tie."""
-    longest = -1
-    verdict: bool | None = None
-    for prefixes, says in ((include, True), (exclude, False)):
-        for prefix in prefixes:
-            matches = module == prefix or module.startswith(prefix + ".")
-            if matches and (len(prefix) > longest or (len(prefix) == longest and not says)):
-                longest, verdict = len(prefix), says
-    return verdict
-
-
-def _default_root() -> str | None:
-    try:
-        script = sys.argv[0] if sys.argv else ""
-        if script and os.path.isfile(script):
-            directory = os.path.dirname(os.path.abspath(script))
-            if _normalise_path(directory) + os.sep not in _library_roots():
-                return directory
-        return os.getcwd()
-    except (OSError, ValueError):
-        return None
-
-
-def _root_forms(root: str) -> tuple[str, ...]:
-    forms = {_normalise_path(root), os.path.normcase(os.path.realpath(root))}
-    return tuple(form.rstrip(os.sep) + os.sep for form in forms)
-
-
-def _normalise_path(path: str) -> str:
-    return os.path.normcase(os.path.abspath(path))
-
-
-@functools.cache
-def _library_roots() -> tuple[str, ...]:
-    import sysconfig
-
-    roots: set[str] = set()
-    paths = sysconfig.get_paths()
-    for name in ("stdlib", "platstdlib", "purelib", "platlib", "scripts"):
-        path = paths.get(name)
-        if path:
-            roots.add(_normalise_path(path).rstrip(os.sep) + os.sep)
-            roots.add(os.path.normcase(os.path.realpath(path)).rstrip(os.sep) + os.sep)
-    return tuple(sorted(roots))
-
-
-@functools.lru_cache(maxsize=4096)
-def _is_library(path: str) -> bool:
-    parts = path.replace("\\", "/").split("/")
-    if "site-packages" in parts or "dist-packages" in parts:
-        return True
-    return any(path.startswith(root) for root in _library_roots())
-
-
-def _error_text(error: BaseException) -> str:
-    return f"{type(error).__name__}: {safe_repr(error, 300)}"
-
-
-def _qualified_type(exc: object) -> str:
-    cls = type(exc)
-    module = getattr(cls, "__module__", None)
-    name = getattr(cls, "__qualname__", None)
-    module = module if isinstance(module, str) else "?"
-    name = name if isinstance(name, str) else "?"
-    return f"{module}.{name}"
-
-
-class _Capture:
-    """One report's worth of reading exceptions and scrubbing what they say."""
-
-    def __init__(self, options: CaptureOptions, errors: list[str]) -> None:
-        self.options = options
-        self.scrubber = options.scrubber
-        self.redact = not options.allow_username
-        self.in_app = _InApp(options)
-        self.errors = errors
-        self.truncated = False
-
-    # text ------------------------------------------------------------------------
-
-    def text(self, value: str, limit: int, *, flag: bool = True) -> str:
-        """Scrubbed, home-redacted ``value`` cut to ``limit`` characters with a marker.
-
-        Only the first ``limit + 256`` characters are scrubbed, so a huge
-        message costs no more than a long one; ``flag`` marks the report
-        truncated when something was cut.
-        """
-        cut = len(value) > limit + 256
-        scrubbed = self.scrubber.scrub_text(value[: limit + 256] if cut else value)
-        if self.redact:
-            scrubbed = redact_home(scrubbed)
-        if not cut and len(scrubbed) <= limit:
-            return scrubbed
-        self.truncated = self.truncated or flag
-        marker = f" [truncated {max(len(value) - limit, 1)} characters]"
-        return scrubbed[:limit] + marker
-
-    # exceptions ------------------------------------------------------------------
-
-    def exceptions(self, exc: BaseException) -> tuple[list[ExceptionInfo], bool]:
-        """The exception, its group members and its chain, in the documented order."""
-        options = self.options
-        infos: list[ExceptionInfo] = []
-        seen: set[int] = set()
-        stack: list[tuple[BaseException, str, int]] = [(exc, "raised", 0)]
-        while stack:
-            current, relation, depth = stack.pop()
-            if id(current) in seen:
-                continue
-            if len(infos) >= options.max_exceptions:
-                self.truncated = True
-                infos[0] = _add_note(
-                    infos[0],
-                    "[truncated: more chained or grouped exceptions were not captured "
-                    f"(max_exceptions={options.max_exceptions})]",
-                )
-                break
-            seen.add(id(current))
-            members = _members(current)
-            notes: list[str] = []
-            if members and depth >= options.max_group_depth:
-                self.truncated = True
-                notes.append(
-                    f"[truncated: {len(members)} member exceptions were not captured "
-                    f"(max_group_depth={options.max_group_depth})]"
-                )
-                members = ()
-            infos.append(self.exception(current, relation, depth, notes))
-            chained = _chained(current)
-            if chained is not None:
-                stack.append((chained[0], chained[1], depth))
-            room = options.max_exceptions - len(infos) + 1
-            stack.extend((m, "group", depth + 1) for m in reversed(members[:room]))
-        return infos, self.truncated
-
-    def exception(
-        self, exc: BaseException, relation: str, depth: int, extra_notes: list[str]
-    ) -> ExceptionInfo:
-        limit = self.options.max_message
-        notes = [self.text(note, limit) for note in _notes(exc)]
-        frames, omitted = self.frames(getattr(exc, "__traceback__", None))
-        return ExceptionInfo(
-            type=_qualified_type(exc),
-            message=self.text(_message(exc), limit),
-            frames=frames,
-            relation=relation,
-            depth=depth,
-            omitted_frames=omitted,
-            notes=[*notes, *extra_notes],
-        )
-
-    # frames ----------------------------------------------------------------------
-
-    def frames(self, tb: types.TracebackType | None) -> tuple[list[Frame], int]:
-        """Collapse repeats and keep the first and last halves, reading only what is kept."""
-        max_frames = self.options.max_frames
-        head_size = max_frames // 2
-        head: list[list[Any]] = []
-        tail: deque[list[Any]] = deque()
-        omitted = 0
-        run: list[Any] | None = None
-        while isinstance(tb, types.TracebackType):
-            key = (id(tb.tb_frame.f_code), tb.tb_lasti)
-            if run is not None and run[2] == key:
-                run[1] += 1
-            else:
-                if run is not None:
-                    if len(head) < head_size:
-                        head.append(run)
-                    else:
-                        tail.append(run)
-                        if len(tail) > max_frames - head_size:
-                            omitted += tail.popleft()[1]
-                run = [tb, 1, key]
-            tb = tb.tb_next
-        if run is not None:
-            if len(head) < head_size:
-                head.append(run)
-            else:
-                tail.append(run)
-                if len(tail) > max_frames - head_size:
-                    omitted += tail.popleft()[1]
-        return [self.frame(item[0], item[1] - 1) for item in (*head, *tail)], omitted
-
-    def frame(self, tb: types.TracebackType, repeated: int) -> Frame:
-        frame = tb.tb_frame
-        code = frame.f_code
-        lineno = tb.tb_lineno if isinstance(tb.tb_lineno, int) else 0
-        module = frame.f_globals.get("__name__")
-        module = module if isinstance(module, str) else ""
-        filename = code.co_filename if isinstance(code.co_filename, str) else ""
-        return Frame(
-            filename=redact_home(filename) if self.redact else filename,
-            lineno=lineno,
-            function=code.co_qualname,
-            module=module,
-            source=self.source(filename, lineno, frame.f_globals),
-            in_app=self.in_app.check(filename, module),
-            locals=self.locals(frame) if self.options.include_locals else None,
-            repeated=repeated,
-        )
-
-    def source(self, filename: str, lineno: int, module_globals: dict[str, Any]) -> str | None:
-        import linecache
-
-        try:
-            line = linecache.getline(filename, lineno, module_globals).strip()
-        except Exception:
-            return None
-        return self.text(line, _MAX_SOURCE, flag=False) if line else None
-
-    def locals(self, frame: types.FrameType) -> dict[str, str] | None:
-        try:
-            items = list(frame.f_locals.items())
-        except Exception as error:
-            self.errors.append(f"locals: {_error_text(error)}")
-            return None
-        module_level = frame.f_code.co_name == "<module>"
-        values: dict[str, str] = {}
-        for name, value in items:
-            if not isinstance(name, str) or (name.startswith("__") and name.endswith("__")):
-                continue
-            if isinstance(value, types.ModuleType) or (
-                module_level and isinstance(value, type | types.FunctionType)
-            ):
-                continue
-            if len(values) == _MAX_LOCALS:
-                values["…"] = f"[truncated: more than {_MAX_LOCALS} variables]"
-                break
-            if self.scrubber.is_secret_key(name) and value is not None:
-                values[name] = SCRUBBED
-            else:
-                values[name] = self.text(_short_repr(value), _MAX_LOCAL_REPR, flag=False)
-        return values
-
-    # the rest --------------------------------------------------------------------
-
-    def breadcrumb(self, crumb: Breadcrumb) -> Breadcrumb:
-        return Breadcrumb(
-            at=crumb.at,
-            category=self.text(crumb.category, _MAX_TAG),
-            level=crumb.level,
-            message=self.text(crumb.message, self.options.max_message),
-            data=self.scrubber.scrub(crumb.data),
-        )
-
-    def tags(self, tags: Mapping[str, str]) -> dict[str, str]:
-        kept: dict[str, str] = {}
-        for key, value in list(tags.items())[:_MAX_TAGS]:
-            name = cut_text(str(key), _MAX_TAG)
-            if self.scrubber.is_secret_key(name):
-                kept[name] = SCRUBBED
-            else:
-                kept[name] = self.text(
-                    value if isinstance(value, str) else safe_repr(value), _MAX_TAG
-                )
-        return kept
-
-    def context(self, context: Mapping[str, Any]) -> Mapping[str, JSON]:
-        frozen_context = freeze_json(context)
-        scrubbed = self.scrubber.scrub(frozen_context)
-        return scrubbed if isinstance(scrubbed, Mapping) else {}
-
-
-def _add_note(info: ExceptionInfo, note: str) -> ExceptionInfo:
-    return attrs.evolve(info, notes=(*info.notes, note))
-
-
-def _message(exc: BaseException) -> str:
-    try:
-        text = str(exc)
-        if type(text) is not str:
-            raise TypeError("__str__ returned a non-string")
-        return text
-    except Exception as error:
-        return f"<unprintable {type(exc).__name__}: {type(error).__name__} in __str__>"
-
-
-def _notes(exc: BaseException) -> list[str]:
-    try:
-        notes = getattr(exc, "__notes__", None)
-        if not isinstance(notes, list | tuple):
-            return []
-        return [n if isinstance(n, str) else safe_repr(n) for n in notes[:_MAX_NOTES]]
-    except Exception:
-        return []
-
-
-def _members(exc: BaseException) -> tuple[BaseException, ...]:
-    if not isinstance(exc, BaseExceptionGroup):
-        return ()
-    try:
-        members = exc.exceptions
-        return tuple(m for m in members if isinstance(m, BaseException))
-    except Exception:
-        return ()
-
-
-def _chained(exc: BaseException) -> tuple[BaseException, str] | None:
-    try:
-        cause = exc.__cause__
-        if isinstance(cause, BaseException):
-            return cause, "cause"
-        context = exc.__context__
-        if isinstance(context, BaseException) and not exc.__suppress_context__:
-            return context, "context"
-    except Exception:
-        return None
-    return None
-
-
-def _short_repr(value: object) -> str:
-    import reprlib
-
-    shortener = reprlib.Repr()
-    shortener.maxstring = 200
-    shortener.maxother = 200
-    shortener.maxlong = 100
-    try:
-        return shortener.repr(value)
-    except Exception:
-        return safe_repr(value, _MAX_LOCAL_REPR)
-
-
 def _fallback(
     exc: object,
     options: CaptureOptions,
@@ -690,7 +338,7 @@ def _fallback(
     error: Exception,
 ) -> CrashReport:
     """A minimal report for when building the full one failed; built from safe parts only."""
-    exc_type = _qualified_type(exc)
+    exc_type = qualified_type(exc)
     info = ExceptionInfo(
         type=exc_type,
         message=f"<ticketkit could not capture this exception: {type(error).__name__}>",

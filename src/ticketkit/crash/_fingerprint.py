@@ -12,7 +12,8 @@ built from :func:`default_fingerprint_parts`:
   that moves down a line, to another checkout or through a formatter keeps
   its fingerprint; a
   frame that already appeared in the same exception (recursion) is skipped,
-  so the depth of a recursion does not matter;
+  so the depth of a recursion does not matter, and so are the frames of list,
+  dict and set comprehensions, which Python 3.12 no longer creates;
 * the members of exception groups, each reduced to the same kind of parts,
   sorted and with duplicates removed, so the order in which tasks failed
   and how many failed the same way do not matter;
@@ -63,6 +64,9 @@ CustomFingerprint: TypeAlias = (
 # cannot make fingerprinting slow.
 _MAX_MESSAGE = 1024
 _DEFAULT = re.compile(r"^\{\{\s*default\s*\}\}$")
+# Python 3.12 inlines these comprehensions into the function around them
+# (PEP 709); leaving out their frames makes fingerprints agree across versions.
+_INLINED = ("<listcomp>", "<dictcomp>", "<setcomp>")
 
 
 def default_fingerprint_parts(report: CrashReport) -> list[str]:
@@ -91,7 +95,7 @@ def _frame_parts(info: ExceptionInfo) -> list[str]:
     parts: list[str] = []
     seen: set[str] = set()
     for frame in info.frames:
-        if not frame.in_app:
+        if not frame.in_app or frame.function.endswith(_INLINED):
             continue
         source = "".join(frame.source.split()) if frame.source else ""
         part = f"frame:{frame.module}:{frame.function}:{source}"
