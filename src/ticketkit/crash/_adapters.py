@@ -1,0 +1,192 @@
+"""What the sentry-sdk integration and the web middleware share.
+
+* :func:`resolve_reporter`: the :class:`Reporter` to file through, from a
+  tracker and ``install()``-like options, an installed :class:`CrashHandle`,
+  a reporter, or nothing (the active installation, looked up on each crash).
+  Reporters made here write their held-back counts at exit (within
+  :data:`EXIT_FLUSH_SECONDS`) and start afresh in a forked child, as
+  ``install()``'s do.
+* :func:`file_exception`: file a report built outside :meth:`Reporter.report`
+  (from a Sentry event, or with a request's secrets added to the scrubber)
+  once per exception object and tracker, however many hooks see it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from .._errors import ValidationError
+from ._filing import ACTOR, define_crash_fields
+from ._install import EXIT_FLUSH_SECONDS, CrashHandle, active_handle, default_app
+from ._log import log_once
+from ._reporter import Reporter
+from ._spool import Spool, default_spool_dir
+
+if TYPE_CHECKING:
+    from .._tracker import Tracker
+    from ._report import CrashReport
+
+__all__ = ["current_reporter", "file_exception", "make_reporter", "resolve_reporter"]
+
+_lock = threading.Lock()
+_reporters: weakref.WeakSet[Reporter] = weakref.WeakSet()
+_hooked = False
+
+
+def make_reporter(
+    tracker: Tracker,
+    *,
+    app: str | None = None,
+    release: str | None = None,
+    ignore: Iterable[type[BaseException]] = (KeyboardInterrupt, SystemExit),
+    consent: Callable[[CrashReport], bool] | None = None,
+    spool_dir: str | os.PathLike[str] | None = None,
+    rate_limit: int | None = 10,
+    max_samples: int = 5,
+    queue: str | None = None,
+    actor: str = ACTOR,
+    **capture: Any,
+) -> Reporter:
+    """A reporter for ``tracker`` configured like :func:`ticketkit.crash.install`, without hooks.
+
+    Raises :class:`~ticketkit.ValidationError` for a bad option.
+    """
+    from ._capture import CaptureOptions
+
+    items: object = ignore
+    ignored: tuple[Any, ...] = (items,) if isinstance(items, type) else tuple(ignore)
+    for item in ignored:
+        if not (isinstance(item, type) and issubclass(item, BaseException)):
+            raise ValidationError(
+                f"ignore must hold exception classes such as KeyboardInterrupt, got {item!r}"
+            )
+    if rate_limit is not None and (
+        isinstance(rate_limit, bool) or not isinstance(rate_limit, int) or rate_limit < 1
+    ):
+        raise ValidationError(
+            f"rate_limit must be a whole number of at least 1 or None, got {rate_limit!r}"
+        )
+    if consent is not None and not callable(consent):
+        raise ValidationError(f"consent must be a callable taking a report, got {consent!r}")
+    name = app if app is not None else default_app()
+    try:
+        options = CaptureOptions(app=name, release=release, **capture)
+    except TypeError as exc:
+        raise ValidationError(
+            f"unknown option: {exc}; the options are those of ticketkit.crash.install()"
+        ) from None
+    define_crash_fields(tracker)
+    reporter = Reporter(
+        tracker,
+        options=options,
+        spool=Spool(spool_dir if spool_dir is not None else default_spool_dir(name)),
+        consent=consent,
+        rate_limit=rate_limit,
+        max_samples=max_samples,
+        actor=actor,
+        queue=queue,
+        ignore=ignored,
+    )
+    _register(reporter)
+    return reporter
+
+
+def resolve_reporter(target: object, options: dict[str, Any]) -> Reporter | None:
+    """The reporter ``target`` stands for; ``None`` means "the active installation".
+
+    Options are only accepted with a tracker: a handle or a reporter is
+    already configured.
+    """
+    from .._tracker import Tracker
+
+    if isinstance(target, Tracker):
+        return make_reporter(target, **options)
+    if options:
+        raise ValidationError(
+            f"options {sorted(options)} only apply when a Tracker is given; "
+            f"{type(target).__name__} is configured already"
+        )
+    if target is None:
+        return None
+    if isinstance(target, CrashHandle):
+        return target.reporter
+    if isinstance(target, Reporter):
+        return target
+    raise ValidationError(
+        f"expected a Tracker, a CrashHandle from ticketkit.crash.install() or None, got {target!r}"
+    )
+
+
+def current_reporter(reporter: Reporter | None) -> Reporter | None:
+    """``reporter``, or the active installation's when it is ``None``."""
+    if reporter is not None:
+        return reporter
+    handle = active_handle()
+    return handle.reporter if handle is not None and handle.active else None
+
+
+def file_exception(
+    reporter: Reporter, exc: BaseException, build: Callable[[], CrashReport]
+) -> str | None:
+    """File the report ``build()`` makes for ``exc``, unless ``exc`` was filed already.
+
+    Returns the ticket key (that of the earlier filing for a repeat), or
+    ``None``. Never raises.
+    """
+    try:
+        if not reporter.wants(exc):
+            return None
+        # Reporter.report() marks each exception object per tracker; doing the
+        # same here makes ticketkit's own hooks and these adapters count one
+        # crash once, whichever sees it first.
+        new, key = reporter._claim(exc)
+        if not new:
+            return key
+        key = reporter.file(build())
+        reporter._remember(exc, id(reporter.tracker), key)
+        return key
+    except Exception as error:  # never raise into the host
+        log_once("adapter", "ticketkit could not report a crash", error)
+        return None
+
+
+# -- exit and fork ---------------------------------------------------------------
+
+
+def _register(reporter: Reporter) -> None:
+    global _hooked
+    with _lock:
+        _reporters.add(reporter)
+        if _hooked:
+            return
+        _hooked = True
+    atexit.register(_at_exit)
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _at_exit() -> None:
+    """Write held-back counts within :data:`EXIT_FLUSH_SECONDS`; start no thread."""
+    deadline = time.monotonic() + EXIT_FLUSH_SECONDS
+    for reporter in list(_reporters):
+        reporter.flush(max(deadline - time.monotonic(), 0.0), spool=False)
+
+
+def _after_fork_in_child() -> None:
+    global _lock
+    _lock = threading.Lock()
+    for reporter in list(_reporters):
+        reporter.reset_after_fork()
+        engine = getattr(reporter.tracker.store, "engine", None)
+        dispose = getattr(engine, "dispose", None)
+        if callable(dispose):
+            try:
+                dispose(close=False)  # SQLAlchemy: the parent's connections stay the parent's
+            except Exception as exc:
+                log_once("fork", "could not reset the store's connections after fork", exc)
