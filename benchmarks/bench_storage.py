@@ -11,8 +11,7 @@ Both sides use one SQLite file each, with ticketkit's settings (WAL,
 ``synchronous=FULL``, foreign keys on) and ticketkit's schema: tables, indexes
 and the full-text search triggers (the ``sqlite3`` side's file is built by
 ticketkit's migrations). The ``sqlite3`` side issues what ticketkit issues for
-the same operation: for a create, ``BEGIN IMMEDIATE``, the key-sequence bump and
-read, the ticket insert and the ``opened`` event insert, ``COMMIT``; for a
+the same operation: for a create, ``BEGIN IMMEDIATE``, the key-sequence upsert, the ticket insert and the ``opened`` event insert, ``COMMIT``; for a
 status change, the same with the ticket read, the versioned update and the
 event insert; a query or a fetch sends no ``BEGIN`` (each is single ``SELECT``
 statements, as ticketkit's reads are on SQLite), a fetch being the ticket by
@@ -135,13 +134,12 @@ def raw_run(path: Path, n: int, only: set[str]) -> dict[str, float]:
         title, description = f"Ticket {i}", "Something is broken."
         priority = int(rng.choice(PRIORITIES)[1])
         conn.execute("BEGIN IMMEDIATE")
-        bumped = conn.execute(
-            "UPDATE tk_key_sequences SET last_number = last_number + 1 WHERE prefix = ?", ("TK",)
-        ).rowcount
-        if not bumped:
-            conn.execute("INSERT INTO tk_key_sequences (prefix, last_number) VALUES ('TK', 1)")
         (number,) = conn.execute(
-            "SELECT last_number FROM tk_key_sequences WHERE prefix = ?", ("TK",)
+            "INSERT INTO tk_key_sequences (prefix, last_number) VALUES (?, ?) "
+            "ON CONFLICT (prefix) DO UPDATE SET "
+            "last_number = (tk_key_sequences.last_number + excluded.last_number) "
+            "RETURNING tk_key_sequences.last_number",
+            ("TK", 1),
         ).fetchone()
         key = f"TK-{number}"
         snapshot = {

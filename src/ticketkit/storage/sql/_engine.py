@@ -187,6 +187,13 @@ def describe(exc: DBAPIError, where: str) -> str:
     return f"the database {where} refused the operation: {first}"
 
 
+def storage_error(exc: SQLAlchemyError, where: str) -> StorageError:
+    """The :class:`StorageError` that explains ``exc``; raise it ``from exc``."""
+    if isinstance(exc, DBAPIError):
+        return StorageError(describe(exc, where))
+    return StorageError(f"the database {where} failed: {exc}")
+
+
 @contextmanager
 def translate_errors(where: str) -> Iterator[None]:
     """Turn driver and SQLAlchemy errors into :class:`StorageError` naming the problem."""
@@ -194,7 +201,5 @@ def translate_errors(where: str) -> Iterator[None]:
         yield
     except TicketkitError:
         raise
-    except DBAPIError as exc:
-        raise StorageError(describe(exc, where)) from exc
     except SQLAlchemyError as exc:
-        raise StorageError(f"the database {where} failed: {exc}") from exc
+        raise storage_error(exc, where) from exc

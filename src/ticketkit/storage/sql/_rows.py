@@ -86,6 +86,8 @@ _IMPACT: dict[Any, Impact | None] = {None: None, **{i.value: i for i in Impact}}
 _URGENCY: dict[Any, Urgency | None] = {None: None, **{u.value: u for u in Urgency}}
 _EVENT_TYPE: dict[Any, EventType] = {t.value: t for t in EventType}
 _NO_NAMES: frozenset[Any] = frozenset()
+# For the SQLite driver's decoding in _driver_reads.
+PRIORITY, IMPACT, URGENCY, EVENT_TYPE = _PRIORITY, _IMPACT, _URGENCY, _EVENT_TYPE
 _NO_FIELDS: Mapping[str, FieldValue] = types.MappingProxyType({})
 
 
@@ -95,6 +97,9 @@ def _lookup(table: Mapping[Any, Any], kind: Callable[[Any], Any], value: Any) ->
         return table[value]
     except KeyError:
         return kind(value)
+
+
+lookup = _lookup
 
 
 def ticket_from_tuple(row: Sequence[Any]) -> Ticket:

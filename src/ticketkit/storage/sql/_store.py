@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from attrs import evolve
+from attrs import frozen as attrs_frozen
 from sqlalchemy import (
     Connection,
     CursorResult,
@@ -23,7 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.sql import Executable
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.types import NullType
 
 from ..._errors import ConflictError
@@ -35,6 +37,7 @@ from . import _rows as rows
 from ._compile import compile_query
 from ._driver_reads import DriverReads, event_from_driver, ticket_from_driver
 from ._engine import Durability, begin_write, make_engine, owns_transactions, translate_errors
+from ._prepared import Prepared
 from ._schema import (
     attachment_content,
     attachments,
@@ -59,7 +62,7 @@ _READ_KEY = select(key_sequences.c.last_number).where(
 )
 
 
-def _reserve_statement(dialect: str) -> Executable:
+def _reserve_statement(dialect: str) -> UpdateBase:
     """One statement that creates or bumps a prefix's key sequence, without a race.
 
     An ``UPDATE`` that finds no row followed by an ``INSERT`` deadlocks on
@@ -103,6 +106,33 @@ _EVENTS_BY_KEY = _EVENTS.join_from(events, tickets, tickets.c.id == events.c.tic
 _DELETE_SIDE = {t: delete(t).where(t.c.ticket_id == bindparam("b_ticket_id")) for t in _SIDE_TABLES}
 
 
+@attrs_frozen
+class _PreparedWrites:
+    """The writes every create or status change sends, compiled once per dialect."""
+
+    insert_ticket: Prepared
+    update_ticket: Prepared
+    insert_event: Prepared
+    reserve: Prepared
+
+
+# The keys of rows.ticket_row: every column but the id, and the folded texts.
+_ROW_KEYS = (*rows.TICKET_COLUMNS[1:], "title_folded", "description_folded")
+_PREPARED: dict[Dialect, _PreparedWrites] = {}
+
+
+def _prepared_for(dialect: Dialect) -> _PreparedWrites:
+    found = _PREPARED.get(dialect)
+    if found is None:
+        found = _PREPARED[dialect] = _PreparedWrites(
+            insert_ticket=Prepared(insert(tickets), dialect, _ROW_KEYS),
+            update_ticket=Prepared(_UPDATE_TICKET, dialect, _ROW_KEYS),
+            insert_event=Prepared(insert(events), dialect, rows.EVENT_COLUMNS[:-1]),
+            reserve=Prepared(_RESERVE[dialect.name], dialect),
+        )
+    return found
+
+
 def _side_rows(ticket: Ticket) -> dict[Any, list[dict[str, Any]]]:
     """The rows of the index tables that mirror a ticket's sets and custom fields."""
     return {
@@ -135,6 +165,8 @@ class SQLTransaction:
         self._conn = connection
         self._driver = driver
         self._seen: dict[int, Ticket] = {}
+        # SQLite (where driver reads are on) sends its common writes precompiled.
+        self._prepared = _prepared_for(connection.dialect) if driver is not None else None
 
     def _next_number(self, prefix: str) -> int:
         return self._reserve_numbers(prefix, 1)
@@ -143,8 +175,11 @@ class SQLTransaction:
         key = f"{prefix}-{self._next_number(prefix)}"
         row = rows.ticket_row(draft)
         row["key"] = key
-        result = self._conn.execute(insert(tickets), row)
-        ticket = evolve(draft, id=_new_id(result), key=key)
+        if self._prepared is not None:
+            new_id = self._prepared.insert_ticket.run(self._conn, row).lastrowid
+        else:
+            new_id = _new_id(self._conn.execute(insert(tickets), row))
+        ticket = evolve(draft, id=new_id, key=key)
         self._write_side_rows(ticket, None, new=True)
         self._seen[ticket.id] = ticket
         return ticket
@@ -168,7 +203,10 @@ class SQLTransaction:
         params = rows.ticket_row(ticket)
         params["b_id"] = ticket.id
         params["b_version"] = expected_version
-        result = self._conn.execute(_UPDATE_TICKET, params)
+        if self._prepared is not None:
+            result = self._prepared.update_ticket.run(self._conn, params)
+        else:
+            result = self._conn.execute(_UPDATE_TICKET, params)
         if result.rowcount != 1:
             actual = self._conn.execute(
                 select(tickets.c.version).where(tickets.c.id == ticket.id)
@@ -204,9 +242,13 @@ class SQLTransaction:
 
     def add_events(self, new_events: Sequence[Event]) -> list[Event]:
         stored = []
+        prepared = self._prepared
         for event in new_events:
-            result = self._conn.execute(insert(events), rows.event_row(event))
-            stored.append(evolve(event, id=_new_id(result)))
+            if prepared is not None:
+                new_id = prepared.insert_event.run(self._conn, rows.event_row(event)).lastrowid
+            else:
+                new_id = _new_id(self._conn.execute(insert(events), rows.event_row(event)))
+            stored.append(evolve(event, id=new_id))
         return stored
 
     def add_comment(self, comment: Comment) -> Comment:
@@ -248,7 +290,11 @@ class SQLTransaction:
     def _reserve_numbers(self, prefix: str, count: int) -> int:
         """Reserve ``count`` key numbers for ``prefix`` with one bump; return the first."""
         dialect = self._conn.dialect.name
-        result = self._conn.execute(_RESERVE[dialect], {"b_prefix": prefix, "b_count": count})
+        bump = {"b_prefix": prefix, "b_count": count}
+        if self._prepared is not None:
+            result = self._prepared.reserve.run(self._conn, bump)
+        else:
+            result = self._conn.execute(_RESERVE[dialect], bump)
         if dialect in _MYSQL:
             last = self._conn.execute(_READ_KEY, {"b_prefix": prefix}).scalar_one()
         else:
@@ -359,7 +405,7 @@ class SQLStore:
         self._where = self.engine.url.render_as_string(hide_password=True)
         # The hottest reads skip SQLAlchemy's execution layer on ticketkit's SQLite engines.
         self._driver = (
-            DriverReads(self.engine)
+            DriverReads(self.engine, self._where)
             if self._connection is None and owns_transactions(self.engine)
             else None
         )
@@ -421,8 +467,7 @@ class SQLStore:
     def get_ticket(self, ref: int | str) -> Ticket | None:
         stmt = _TICKET_BY_KEY if isinstance(ref, str) else _TICKET_BY_ID
         if self._driver is not None:
-            with translate_errors(self._where):
-                found = self._driver.all(stmt, ref)
+            found = self._driver.all(stmt, ref)
             return ticket_from_driver(found[0]) if found else None
         with self._read() as conn:
             row = conn.execute(stmt, {"b_ref": ref}).first()
@@ -434,8 +479,7 @@ class SQLStore:
 
     def events(self, ticket_id: int, *, until: datetime | None = None) -> list[Event]:
         if until is None and self._driver is not None:
-            with translate_errors(self._where):
-                return [event_from_driver(r) for r in self._driver.all(_EVENTS_BY_ID, ticket_id)]
+            return [event_from_driver(r) for r in self._driver.all(_EVENTS_BY_ID, ticket_id)]
         params: dict[str, Any] = {"b_ref": ticket_id}
         if until is not None:
             params["b_until"] = until
@@ -451,8 +495,7 @@ class SQLStore:
         statement instead of looking up its id first.
         """
         if self._driver is not None:
-            with translate_errors(self._where):
-                return [event_from_driver(r) for r in self._driver.all(_EVENTS_BY_KEY, key)]
+            return [event_from_driver(r) for r in self._driver.all(_EVENTS_BY_KEY, key)]
         with self._read() as conn:
             found = conn.execute(_EVENTS_BY_KEY, {"b_ref": key}).all()
         return [rows.event_from_tuple(r) for r in found]
@@ -491,8 +534,13 @@ class SQLStore:
     def query(self, query: Query) -> Page:
         driver = self._driver is not None
         columns = _DRIVER_TICKET_COLUMNS if driver else _TICKET_COLUMNS
-        with self._read() as conn:
-            found = conn.execute(compile_query(query, columns)).all()
+        stmt = compile_query(query, columns)
+        found: Sequence[Sequence[Any]] | None = None
+        if self._driver is not None:
+            found = self._driver.select(stmt)
+        if found is None:
+            with self._read() as conn:
+                found = conn.execute(stmt).all()
         decode = ticket_from_driver if driver else rows.ticket_from_tuple
         items = tuple(decode(r) for r in found[: query.limit])
         more = len(found) > query.limit
@@ -503,6 +551,8 @@ class SQLStore:
             return _search.search(conn, text, limit)
 
     def close(self) -> None:
+        if self._driver is not None:
+            self._driver.close()
         if self._owns_engine:
             self.engine.dispose()
 
