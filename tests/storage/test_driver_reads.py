@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ticketkit import Tracker
-from ticketkit._errors import StorageError
+from ticketkit import StorageError, Tracker
 from ticketkit.storage.sql import SQLStore
 
 
