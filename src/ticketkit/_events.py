@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import enum
+import json
 import types
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
 import attrs
 from attrs import frozen
 
-__all__ = ["Event", "EventType", "JSONValue"]
+__all__ = ["Event", "EventType", "JSONObjectText", "JSONValue"]
 
 #: A value that ``json.dumps`` accepts as it is. Event values are stored this
 #: way so any store can keep them and any front end can show them.
@@ -32,8 +33,49 @@ class EventType(enum.StrEnum):
     WATCHER_REMOVED = "watcher_removed"
 
 
+class JSONObjectText(Mapping[str, JSONValue]):
+    """A read-only JSON object kept as its text and decoded when first read.
+
+    Stores keep an event's ``data`` as JSON text, and most readers of a history
+    never look at it (an ``opened`` event's data is the whole ticket): a store
+    can hand the text over as it is and leave the decoding to the first reader.
+    It compares equal to any mapping with the same items.
+    """
+
+    __slots__ = ("_text", "_value")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._value: dict[str, JSONValue] | None = None
+
+    def _decoded(self) -> dict[str, JSONValue]:
+        value = self._value
+        if value is None:
+            value = self._value = json.loads(self._text)
+        return value
+
+    def __getitem__(self, key: str) -> JSONValue:
+        return self._decoded()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._decoded())
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        return self._decoded() == dict(other.items())
+
+    __hash__ = None  # type: ignore[assignment]  # a mapping, as mappingproxy is not hashable
+
+    def __repr__(self) -> str:
+        return repr(types.MappingProxyType(self._decoded()))
+
+
 def _freeze(value: Mapping[str, JSONValue]) -> Mapping[str, JSONValue]:
-    if isinstance(value, types.MappingProxyType):
+    if isinstance(value, (types.MappingProxyType, JSONObjectText)):
         return value
     return types.MappingProxyType(dict(value))
 

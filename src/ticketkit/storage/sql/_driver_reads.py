@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from ..._events import Event, EventType
+from ..._events import Event, EventType, JSONObjectText
 from ..._model import Ticket
 from ..._priority import Impact, Priority, Urgency
 from ..._values import decode
@@ -255,6 +255,6 @@ def event_from_driver(row: Sequence[Any]) -> Event:
         field,
         None if old is None else _json(old),
         None if new is None else _json(new),
-        _NO_DATA if data is None or data == "{}" else types.MappingProxyType(_loads(data)),
+        _NO_DATA if data is None or data == "{}" else JSONObjectText(data),
         id_,
     )
