@@ -46,7 +46,7 @@ class _Hook:
 
     def _report(self, exc: object, **how: Any) -> None:
         try:
-            if self.active and isinstance(exc, BaseException):
+            if self.active and self.handle.active and isinstance(exc, BaseException):
                 self.handle.reporter.report(exc, **how)
         except BaseException:  # the host's hook must still run
             pass
