@@ -164,6 +164,7 @@ _loads = json.loads
 _NO_NAMES: frozenset[Any] = frozenset()
 _NO_FIELDS: Mapping[str, Any] = types.MappingProxyType({})
 _NO_DATA: Mapping[str, Any] = types.MappingProxyType({})
+_PRIORITY = rows.PRIORITY
 
 
 def _moment(value: str | None) -> datetime | None:
@@ -223,7 +224,7 @@ def ticket_from_driver(row: Sequence[Any]) -> Ticket:
         title,
         description,
         status,
-        rows.PRIORITY[priority] if priority in rows.PRIORITY else Priority(priority),
+        _PRIORITY.get(priority) or Priority(priority),
         reporter,
         queue,
         created_at,
