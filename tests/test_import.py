@@ -86,3 +86,29 @@ def test_every_name_in_all_exists() -> None:
     """Every name in ``ticketkit.__all__`` can be imported from the package."""
     missing = [name for name in ticketkit.__all__ if not hasattr(ticketkit, name)]
     assert missing == []
+
+
+def test_names_load_on_first_use_from_the_module_that_defines_them() -> None:
+    """``import ticketkit`` loads only the errors; each other name loads its module when read."""
+    probe = (
+        "import sys, json, ticketkit\n"
+        "before = 'ticketkit._tracker' in sys.modules\n"
+        "tracker_cls = ticketkit.Tracker\n"
+        "after = 'ticketkit._tracker' in sys.modules\n"
+        "metadata = 'importlib.metadata' in sys.modules\n"
+        "print(json.dumps([before, after, tracker_cls.__module__, metadata]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-W", "error", "-c", probe], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [False, True, "ticketkit._tracker", False]
+
+
+def test_version_and_unknown_names() -> None:
+    """``__version__`` is read when asked for; an unknown name is an AttributeError."""
+    assert isinstance(ticketkit.__version__, str)
+    assert ticketkit.__version__
+    with pytest.raises(AttributeError, match="no attribute 'Trackr'"):
+        ticketkit.Trackr  # noqa: B018
+    assert set(ticketkit.__all__) <= set(dir(ticketkit))

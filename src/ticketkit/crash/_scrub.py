@@ -197,7 +197,20 @@ class Scrubber:
         return scrubbed
 
     def scrub_text(self, text: str) -> str:
-        """``text`` with every secret the module docstring lists replaced."""
+        """``text`` with every secret the module docstring lists replaced.
+
+        A replacement can complete a pattern that did not match before (a key
+        now followed by ``'[scrubbed]'``), so the rules run again until the text
+        stops changing: scrubbing scrubbed text changes nothing.
+        """
+        for _ in range(_MAX_PASSES):
+            scrubbed = self._scrub_once(text)
+            if scrubbed == text:
+                break
+            text = scrubbed
+        return text
+
+    def _scrub_once(self, text: str) -> str:
         if not text:
             return text
         for pattern, replace in _value_rules():
@@ -211,6 +224,8 @@ class Scrubber:
 
 
 # -- the rules ------------------------------------------------------------------
+
+_MAX_PASSES = 8  # each pass only replaces; texts settle in one or two
 
 _SCHEME = r"(?:(?:Bearer|Basic|Token|Digest|Negotiate|Bot|JWT)[ \t]++)?"
 # Values are matched up to a bounded length so that scanning stays linear
