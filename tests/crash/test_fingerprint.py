@@ -42,6 +42,9 @@ def recurse(n, basket):
 """
 
 
+MAIN = sys.modules["__main__"]
+
+
 @pytest.fixture
 def load(tmp_path: Path) -> Iterator[Callable[[str, str], Any]]:
     """Import ``source`` as module ``shop_cart`` from a fresh directory under ``tmp_path``."""
@@ -64,6 +67,7 @@ def load(tmp_path: Path) -> Iterator[Callable[[str, str], Any]]:
 
     yield load
     sys.modules.pop("shop_cart", None)
+    sys.modules.pop("__mp_main__", None)
 
 
 def report(call: Callable[[], object], module: Any = None, **options: Any) -> CrashReport:
@@ -128,6 +132,19 @@ class TestSameBug:
         )
         assert first == second
         assert fingerprint(raise_("disk full"), **options) != first
+
+    def test_a_spawned_child_running_the_script_is_the_same_bug(self, load: Any) -> None:
+        """multiprocessing's spawn runs the main script as ``__mp_main__``; it is ``__main__``."""
+        source = CART + "\n\nclass CartError(Exception):\n    pass\n"
+        source += "\n\ndef fail():\n    raise CartError('no price')\n"
+        in_parent, in_child = load(source, "__main__"), load(source, "__mp_main__")
+        try:
+            assert fingerprint(in_parent.fail, in_parent) == fingerprint(in_child.fail, in_child)
+            assert fingerprint(in_parent.fail, in_parent) != fingerprint(
+                lambda: in_parent.checkout([{}]), in_parent
+            )
+        finally:
+            sys.modules["__main__"] = MAIN
 
     def test_recursion_depth_does_not_count(self, load: Any) -> None:
         """A recursion 3 or 300 deep is the same bug."""

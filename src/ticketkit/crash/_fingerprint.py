@@ -78,17 +78,29 @@ def default_fingerprint_parts(report: CrashReport) -> list[str]:
     for info in chain:
         frames = _frame_parts(info)
         in_app = in_app or bool(frames)
-        parts.append(f"type:{info.type}")
+        parts.append(f"type:{_main(info.type)}")
         parts.extend(frames)
     member_parts = set()
     for info in members:
         frames = _frame_parts(info)
         in_app = in_app or bool(frames)
-        member_parts.add(" | ".join([f"type:{info.type}", *frames]))
+        member_parts.add(" | ".join([f"type:{_main(info.type)}", *frames]))
     parts.extend(f"member:{part}" for part in sorted(member_parts))
     if not in_app:
         parts.extend(f"message:{parameterise(info.message)}" for info in chain)
     return parts
+
+
+def _main(name: str) -> str:
+    """``name`` with a spawned child's ``__mp_main__`` read as the ``__main__`` it is.
+
+    multiprocessing's spawn and forkserver children run the parent's script as
+    ``__mp_main__``; the same bug in the parent, a forked child and a spawned
+    child is one bug.
+    """
+    if name == "__mp_main__" or name.startswith("__mp_main__."):
+        return "__main__" + name[len("__mp_main__") :]
+    return name
 
 
 def _frame_parts(info: ExceptionInfo) -> list[str]:
@@ -98,7 +110,7 @@ def _frame_parts(info: ExceptionInfo) -> list[str]:
         if not frame.in_app or frame.function.endswith(_INLINED):
             continue
         source = "".join(frame.source.split()) if frame.source else ""
-        part = f"frame:{frame.module}:{frame.function}:{source}"
+        part = f"frame:{_main(frame.module)}:{frame.function}:{source}"
         if part not in seen:
             seen.add(part)
             parts.append(part)
