@@ -6,9 +6,11 @@
   Reporters made here write their held-back counts at exit (within
   :data:`EXIT_FLUSH_SECONDS`) and start afresh in a forked child, as
   ``install()``'s do.
-* :func:`file_exception`: file a report built outside :meth:`Reporter.report`
-  (from a Sentry event, or with a request's secrets added to the scrubber)
-  once per exception object and tracker, however many hooks see it.
+
+Reports built outside :meth:`Reporter.report` (from a Sentry event, or with a
+request's secrets added to the scrubber) go through
+:meth:`Reporter.file_once`: once per exception object and tracker, however
+many hooks see it.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
     from .._tracker import Tracker
     from ._report import CrashReport
 
-__all__ = ["current_reporter", "file_exception", "make_reporter", "resolve_reporter"]
+__all__ = ["current_reporter", "make_reporter", "resolve_reporter"]
 
 _lock = threading.Lock()
 _reporters: weakref.WeakSet[Reporter] = weakref.WeakSet()
@@ -129,31 +131,6 @@ def current_reporter(reporter: Reporter | None) -> Reporter | None:
         return reporter
     handle = active_handle()
     return handle.reporter if handle is not None and handle.active else None
-
-
-def file_exception(
-    reporter: Reporter, exc: BaseException, build: Callable[[], CrashReport]
-) -> str | None:
-    """File the report ``build()`` makes for ``exc``, unless ``exc`` was filed already.
-
-    Returns the ticket key (that of the earlier filing for a repeat), or
-    ``None``. Never raises.
-    """
-    try:
-        if not reporter.wants(exc):
-            return None
-        # Reporter.report() marks each exception object per tracker; doing the
-        # same here makes ticketkit's own hooks and these adapters count one
-        # crash once, whichever sees it first.
-        new, key = reporter._claim(exc)
-        if not new:
-            return key
-        key = reporter.file(build())
-        reporter._remember(exc, id(reporter.tracker), key)
-        return key
-    except Exception as error:  # never raise into the host
-        log_once("adapter", "ticketkit could not report a crash", error)
-        return None
 
 
 # -- exit and fork ---------------------------------------------------------------

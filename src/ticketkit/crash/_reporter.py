@@ -289,6 +289,27 @@ class Reporter:
         finally:
             self._local.busy = False
 
+    def file_once(self, exc: BaseException, build: Callable[[], CrashReport]) -> str | None:
+        """File the report ``build()`` makes for ``exc``, unless ``exc`` was filed already.
+
+        For integrations that build their own report (from a Sentry event, a web
+        request): an exception object counts once per tracker whether this, or
+        :meth:`report` through ticketkit's own hooks, sees it first. Returns the
+        ticket key (the earlier filing's for a repeat) or ``None``. Never raises.
+        """
+        try:
+            if not self.wants(exc):
+                return None
+            new, key = self._claim(exc)
+            if not new:
+                return key
+            key = self.file(build())
+            self._remember(exc, id(self.tracker), key)
+            return key
+        except Exception as error:  # never raise into the host
+            log_once("adapter", "ticketkit could not report a crash", error)
+            return None
+
     def _hold(self, report: CrashReport, count: int, seen: datetime) -> None:
         """Count occurrences the rate limit held back (caller holds the lock)."""
         held = self._pending.get(report.fingerprint)

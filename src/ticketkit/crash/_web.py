@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._adapters import current_reporter, file_exception, resolve_reporter
+from ._adapters import current_reporter, resolve_reporter
 from ._log import log_once
 from ._request import RequestReader, RouteFinder, default_route, read_request
 
@@ -69,7 +69,7 @@ class _Middleware:
         reporter = self.reporter
         if reporter is None:
             return None
-        return file_exception(reporter, exc, lambda: self._build(reporter, exc, environ_or_scope))
+        return reporter.file_once(exc, lambda: self._build(reporter, exc, environ_or_scope))
 
     def _build(
         self, reporter: Reporter, exc: BaseException, environ_or_scope: Mapping[str, Any]

@@ -51,7 +51,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._errors import ValidationError
-from ._adapters import current_reporter, file_exception, resolve_reporter
+from ._adapters import current_reporter, resolve_reporter
 from ._log import log_once
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ class _EventFiler:
                 )
 
             if exc is not None:
-                return file_exception(reporter, exc, build)
+                return reporter.file_once(exc, build)
             return reporter.file(build())
         except Exception as error:  # never break the host or the SDK
             log_once("sentry", "ticketkit could not file a Sentry event", error)
