@@ -99,7 +99,19 @@ def test_the_user_guide_is_complete() -> None:
     """The pages the index promises exist."""
     names = {p.name for p in PAGES}
     assert {"index.md", "tutorial.md", "workflows.md", "api.md", "storage.md"} <= names
-    assert "testing.md" in names
+    assert {"testing.md", "crash-reports.md"} <= names
+
+
+@pytest.mark.parametrize(
+    "module", ["ticketkit.crash", "ticketkit.crash.sentry", "ticketkit.crash.web"]
+)
+def test_crash_reference_names_every_public_name(module: str) -> None:
+    """Each name in a crash module's ``__all__`` is in crash-reports.md's reference."""
+    page = (DOCS / "crash-reports.md").read_text(encoding="utf-8")
+    reference = page[page.index("## Reference") :]
+    documented = {name.rsplit(".", 1)[-1] for name in re.findall(r"([A-Za-z_][\w.]*)", reference)}
+    missing = sorted(set(importlib.import_module(module).__all__) - documented)
+    assert not missing, f"crash-reports.md does not describe {module}: {', '.join(missing)}"
 
 
 @pytest.mark.parametrize(
