@@ -1,8 +1,9 @@
-"""The SQLite store's kept read connections: fresh data, one per thread, closed with the store.
+"""The SQLite store's kept connections: fresh data, one per thread, closed with the store.
 
-Reads on ticketkit's SQLite engines run on a ``sqlite3`` connection each thread
-keeps (see ``ticketkit.storage.sql._driver_reads``). Keeping a connection must
-never mean reading stale data or leaking it.
+On ticketkit's SQLite engines each thread keeps a ``sqlite3`` connection to
+read on (see ``ticketkit.storage.sql._driver_reads``) and one to write on
+(``SQLStore._writer``). Keeping a connection must never mean reading stale
+data, running out of pooled connections, or leaking them.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ import os
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from ticketkit import StorageError, Tracker
+from ticketkit import ConflictError, StorageError, Tracker
 from ticketkit.storage.sql import SQLStore
 
 
@@ -113,3 +115,52 @@ def test_a_forked_child_reads_on_a_connection_of_its_own(url: str) -> None:
         assert os.waitstatus_to_exitcode(status) == 0
         assert answer == "before fork|True"
         assert tracker.get(key).title == "before fork"  # the parent's connection still works
+
+
+def writers(tracker: Tracker) -> list[Any]:
+    store = tracker.store
+    assert isinstance(store, SQLStore)
+    return [conn for _pid, conn in store._kept_writers]
+
+
+def test_more_writing_threads_than_the_pool_holds(url: str) -> None:
+    """24 threads each keep a write connection; the pool (5 + 10 overflow) never runs dry."""
+    with Tracker.from_url(url) as tracker:
+        barrier = threading.Barrier(24)
+        errors: list[BaseException] = []
+
+        def work(n: int) -> None:
+            try:
+                barrier.wait()
+                for i in range(5):
+                    tracker.open(f"thread {n} ticket {i}", actor=f"user{n}")
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(24)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert len(writers(tracker)) == 24
+        keys = {t.key for t in tracker.query({}, limit=200).items}
+        assert keys == {f"TK-{n}" for n in range(1, 121)}
+
+
+def test_a_failed_write_leaves_the_kept_connection_usable(url: str) -> None:
+    with Tracker.from_url(url) as tracker:
+        key = tracker.open("x", actor="ann").key
+        with pytest.raises(ConflictError):
+            tracker.update(key, title="stale", actor="ann", expected_version=7)
+        assert tracker.update(key, title="fresh", actor="ann").title == "fresh"
+        assert len(writers(tracker)) == 1
+
+
+def test_closing_the_tracker_closes_the_kept_write_connections(url: str) -> None:
+    tracker = Tracker.from_url(url)
+    tracker.open("x", actor="ann")
+    kept_writers = writers(tracker)
+    assert kept_writers
+    tracker.close()
+    assert all(conn.closed for conn in kept_writers)

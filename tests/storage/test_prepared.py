@@ -17,15 +17,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import Connection, create_engine, event, insert
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from ticketkit import Priority
 from ticketkit._events import Event, EventType
 from ticketkit._model import Link, LinkKind, Ticket
 from ticketkit.storage.sql import _rows as rows
-from ticketkit.storage.sql._prepared import Prepared
+from ticketkit.storage.sql._prepared import Prepared, bind_processor
 from ticketkit.storage.sql._schema import events, metadata, tickets
 from ticketkit.storage.sql._store import _ROW_KEYS, _UPDATE_TICKET
+from ticketkit.storage.sql._types import JSONText, UTCDateTime
 
 MOMENT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # no microseconds: the case that broke
 TICKET = Ticket(
@@ -116,3 +120,31 @@ def test_event_insert_is_sent_as_execute_sends_it(conn: Connection) -> None:
     columns = rows.EVENT_COLUMNS[:-1]
     via_execute, via_prepared = both_ways(conn, insert(events), columns, rows.event_row(EVENT))
     assert via_prepared == via_execute
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+SQLITE = sqlite_dialect.dialect()
+
+
+@pytest.mark.parametrize(
+    ("column_type", "values"),
+    [
+        (UTCDateTime(), st.datetimes(timezones=st.timezones()) | st.none()),
+        (JSONText(), JSON_VALUES),
+    ],
+)
+def test_fused_processors_give_what_sqlalchemys_chain_gives(column_type: Any, values: Any) -> None:
+    """Prepared's one-function processors agree with the type's and the dialect's, chained."""
+    fused = bind_processor(column_type, SQLITE)
+    chained = column_type.dialect_impl(SQLITE).bind_processor(SQLITE)
+    assert fused is not chained
+
+    @given(values)
+    def agree(value: Any) -> None:
+        assert fused(value) == chained(value)
+
+    agree()

@@ -88,7 +88,7 @@ class DriverReads:
         On this thread's kept connection, or inside the transaction of ``within``.
         """
         sql = self._text(stmt)
-        driver: Any = self._driver() if within is None else within.connection.driver_connection
+        driver: Any = self._driver() if within is None else within.connection.dbapi_connection
         try:
             found: list[Sequence[Any]] = driver.execute(sql, (value,)).fetchall()
         except self._engine.dialect.loaded_dbapi.Error as exc:

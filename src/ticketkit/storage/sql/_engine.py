@@ -34,7 +34,7 @@ def begin_write(conn: Connection) -> None:
     It is called where needed rather than from a ``begin`` event listener: any
     engine-level listener makes SQLAlchemy dispatch events on every statement.
     """
-    driver: Any = conn.connection.driver_connection
+    driver: Any = conn.connection.dbapi_connection
     if conn.get_execution_options().get(_IMMEDIATE, False) and not driver.in_transaction:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
@@ -409,6 +411,10 @@ class SQLStore:
             if self._connection is None and owns_transactions(self.engine)
             else None
         )
+        # There, each thread also keeps the connection it writes on (see _writer).
+        self._writers = threading.local()
+        self._kept_writers: list[tuple[int, Connection]] = []
+        self._writers_lock = threading.Lock()
 
     @classmethod
     def from_url(
@@ -451,10 +457,35 @@ class SQLStore:
                             begin_write(conn)
                         yield conn
                 return
+            kept = self._writer() if write and self._driver is not None else None
+            if kept is not None:
+                with kept.begin():
+                    begin_write(kept)
+                    yield kept
+                return
             with self.engine.connect() as conn, conn.begin():
                 if write:
                     begin_write(conn)
                 yield conn
+
+    def _writer(self) -> Connection | None:
+        """This thread's kept SQLite write connection; ``None`` while it is in a transaction.
+
+        Checking a connection out of the pool and back in for each write cost
+        more than its statements. The connection is detached from the pool (so
+        threads never exhaust it), runs one transaction at a time and holds no
+        lock between them; a forked child, or a thread whose connection was
+        invalidated, takes a new one. :meth:`close` closes them all.
+        """
+        local = self._writers
+        conn: Connection | None = getattr(local, "conn", None)
+        if conn is None or local.pid != os.getpid() or conn.closed or conn.invalidated:
+            conn = self.engine.connect()
+            conn.connection.detach()
+            local.conn, local.pid = conn, os.getpid()
+            with self._writers_lock:
+                self._kept_writers.append((local.pid, conn))
+        return None if conn.in_transaction() else conn
 
     @contextmanager
     def transaction(self) -> Iterator[SQLTransaction]:
@@ -553,6 +584,12 @@ class SQLStore:
     def close(self) -> None:
         if self._driver is not None:
             self._driver.close()
+        with self._writers_lock:
+            kept, self._kept_writers = self._kept_writers, []
+        for pid, conn in kept:
+            if pid == os.getpid():  # a forked child leaves its parent's connections alone
+                conn.close()
+        self._writers = threading.local()
         if self._owns_engine:
             self.engine.dispose()
 

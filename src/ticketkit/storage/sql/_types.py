@@ -21,7 +21,17 @@ from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-__all__ = ["MYSQL_DIALECTS", "Blob", "Id", "JSONText", "LongText", "Name", "Number", "UTCDateTime"]
+__all__ = [
+    "MYSQL_DIALECTS",
+    "Blob",
+    "Id",
+    "JSONText",
+    "LongText",
+    "Name",
+    "Number",
+    "UTCDateTime",
+    "dump_json",
+]
 
 MYSQL_DIALECTS = ("mysql", "mariadb")
 
@@ -124,6 +134,15 @@ class Number(TypeDecorator[Decimal]):
         return None if value is None else Decimal(str(value))
 
 
+# Built once: json.dumps with options builds a new encoder on every call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def dump_json(value: Any) -> str:
+    """``value`` as the JSON text ticketkit stores: compact, keys sorted, not ASCII-escaped."""
+    return _ENCODER.encode(value)
+
+
 class JSONText(TypeDecorator[Any]):
     """JSON kept as text, so it reads back byte for byte on every backend."""
 
@@ -136,7 +155,7 @@ class JSONText(TypeDecorator[Any]):
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
         if value is None:
             return None
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        return dump_json(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
