@@ -17,24 +17,23 @@ occurrence costs once the rate limit holds a crash loop back. The import time
 is measured in fresh interpreters, which must not have loaded SQLAlchemy or
 sentry-sdk. Prints a Markdown table.
 
-Results, 2026-11-25 (2 CPU cores, Linux, Python 3.11.7, SQLite 3.40.1, an idle
-machine; the median of three consecutive runs of ``python benchmarks/bench_crash.py``):
+Results, 2026-11-25 02:01 UTC (2 CPU cores, Linux, Python 3.11.7, SQLite 3.40.1,
+a nearly idle machine; ``python benchmarks/bench_crash.py``):
 
 | measurement | median | p90 | target | result |
 |---|---|---|---|---|
-| first-seen crash filed (open + attach) | 4.09 ms | 5.35 ms | < 20 ms | pass |
-| repeat occurrence filed (count update) | 2.61 ms | 2.83 ms | < 5 ms | pass |
-| `import ticketkit.crash`, fresh interpreter | 94.27 ms | 102.31 ms | < 50 ms | FAIL |
-|   of which `ticketkit.crash` on top of `ticketkit` | 0.42 ms | 0.55 ms |  |  |
-|   repeat: building the report | 0.18 ms | 0.20 ms |  |  |
-|   repeat: spool write + fsync + delete | 0.67 ms | 0.75 ms |  |  |
-|   repeat: the database update alone | 1.19 ms | 1.41 ms |  |  |
-| occurrence held back by the rate limit | 3.5 µs | 3.7 µs |  |  |
+| first-seen crash filed (open + attach) | 3.86 ms | 4.62 ms | < 20 ms | pass |
+| repeat occurrence filed (count update) | 2.71 ms | 2.95 ms | < 5 ms | pass |
+| `import ticketkit.crash`, fresh interpreter | 10.35 ms | 10.83 ms | < 50 ms | pass |
+|   of which `ticketkit.crash` on top of `ticketkit` | 0.42 ms | 0.56 ms |  |  |
+|   repeat: building the report | 0.19 ms | 0.21 ms |  |  |
+|   repeat: spool write + fsync + delete | 0.65 ms | 0.73 ms |  |  |
+|   repeat: the database update alone | 1.32 ms | 1.50 ms |  |  |
+| occurrence held back by the rate limit | 4.2 µs | 4.5 µs |  |  |
 
-The import misses its target because of ``import ticketkit`` itself (about
-90 ms here: ``importlib.metadata`` for ``__version__``, attrs, and the eager
-imports of the package root); ``ticketkit.crash`` adds under a millisecond
-and loads neither SQLAlchemy nor sentry-sdk.
+The import took 94 ms before ``import ticketkit`` became lazy (its public
+names load on first use, ``__version__`` too); ``ticketkit.crash`` adds under
+a millisecond and loads neither SQLAlchemy nor sentry-sdk.
 """
 
 from __future__ import annotations
