@@ -19,9 +19,8 @@ from sentry_sdk.scrubber import EventScrubber
 from sentry_sdk.transport import Transport
 from sentry_sdk.utils import event_from_exception
 
-from ticketkit import Ticket, Tracker, ValidationError
+from ticketkit import Tracker, ValidationError
 from ticketkit.crash import (
-    REPORT_FILENAME,
     _log,
     active_handle,
     breadcrumb,
@@ -33,6 +32,7 @@ from ticketkit.crash._capture import CaptureOptions, build_report
 from ticketkit.crash._fingerprint import compute_fingerprint
 from ticketkit.crash.sentry import TicketkitIntegration, TicketkitTransport, make_before_send
 
+from .stored import crash_tickets, everything_stored, only_ticket, stored_report
 from .test_spool import entries, read_only_tracker
 
 SECRET = "s3cr3t-Value-7f9c2a"
@@ -83,29 +83,6 @@ def init(tmp_path: Path) -> Iterator[Callable[..., RecordingTransport]]:
 def integration(tracker: Tracker, tmp_path: Path, **options: Any) -> TicketkitIntegration:
     options.setdefault("app", "shop")
     return TicketkitIntegration(tracker, spool_dir=tmp_path / "spool", **options)
-
-
-def crash_tickets(tracker: Tracker) -> list[Ticket]:
-    return [t for t in tracker.query(limit=100) if "crash" in t.tags]
-
-
-def only_ticket(tracker: Tracker) -> Ticket:
-    tickets = crash_tickets(tracker)
-    assert len(tickets) == 1, [t.title for t in tickets]
-    return tickets[0]
-
-
-def stored_report(tracker: Tracker, key: str) -> dict[str, Any]:
-    first = next(a for a in tracker.attachments(key) if a.filename == REPORT_FILENAME)
-    data: dict[str, Any] = json.loads(tracker.attachment_content(first.id))
-    return data
-
-
-def everything_stored(tracker: Tracker, key: str) -> str:
-    """Every bit of a ticket as text: fields, description, history, comments, attachments."""
-    parts = [repr(tracker.get(key)), repr(tracker.history(key)), repr(tracker.comments(key))]
-    parts += [tracker.attachment_content(a.id).decode() for a in tracker.attachments(key)]
-    return "\n".join(parts)
 
 
 class Checkout:

@@ -15,9 +15,11 @@ from wsgiref.util import setup_testing_defaults
 
 import pytest
 
-from ticketkit import Ticket, Tracker, ValidationError
-from ticketkit.crash import REPORT_FILENAME, active_handle, clear_breadcrumbs, install
+from ticketkit import Tracker, ValidationError
+from ticketkit.crash import active_handle, clear_breadcrumbs, install
 from ticketkit.crash.web import ASGICrashMiddleware, WSGICrashMiddleware, request_context
+
+from .stored import crash_tickets, everything_stored, only_ticket, stored_report
 
 SECRET = "s3cr3t-Value-7f9c2a"
 TOKEN = "tok-9d8e7f6a5b4c3d2e"
@@ -31,29 +33,6 @@ def tracker() -> Iterator[Tracker]:
         yield tracker
     while (handle := active_handle()) is not None:
         handle.uninstall()
-
-
-def crash_tickets(tracker: Tracker) -> list[Ticket]:
-    return [t for t in tracker.query(limit=100) if "crash" in t.tags]
-
-
-def only_ticket(tracker: Tracker) -> Ticket:
-    tickets = crash_tickets(tracker)
-    assert len(tickets) == 1, [t.title for t in tickets]
-    return tickets[0]
-
-
-def stored_report(tracker: Tracker, key: str) -> dict[str, Any]:
-    first = next(a for a in tracker.attachments(key) if a.filename == REPORT_FILENAME)
-    data: dict[str, Any] = json.loads(tracker.attachment_content(first.id))
-    return data
-
-
-def everything_stored(tracker: Tracker, key: str) -> str:
-    """Every bit of a ticket as text: fields, description, history, comments, attachments."""
-    parts = [repr(tracker.get(key)), repr(tracker.history(key)), repr(tracker.comments(key))]
-    parts += [tracker.attachment_content(a.id).decode() for a in tracker.attachments(key)]
-    return "\n".join(parts)
 
 
 class Refused(Exception):
