@@ -205,7 +205,7 @@ class TestExcepthook:
             setup(rate_limit=0)
         with pytest.raises(ValidationError, match="ignore"):
             setup(ignore=("KeyboardInterrupt",))
-        with pytest.raises(ValidationError, match="unknown install"):
+        with pytest.raises(ValidationError, match="unknown option 'colour'"):
             setup(colour="red")
 
 

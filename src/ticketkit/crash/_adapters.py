@@ -20,19 +20,15 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .._errors import ValidationError
-from ._filing import ACTOR, define_crash_fields
-from ._install import EXIT_FLUSH_SECONDS, CrashHandle, active_handle, default_app
+from ._install import EXIT_FLUSH_SECONDS, CrashHandle, active_handle, build_reporter
 from ._log import log_once
 from ._reporter import Reporter
-from ._spool import Spool, default_spool_dir
 
 if TYPE_CHECKING:
     from .._tracker import Tracker
-    from ._report import CrashReport
 
 __all__ = ["current_reporter", "make_reporter", "resolve_reporter"]
 
@@ -41,60 +37,12 @@ _reporters: weakref.WeakSet[Reporter] = weakref.WeakSet()
 _hooked = False
 
 
-def make_reporter(
-    tracker: Tracker,
-    *,
-    app: str | None = None,
-    release: str | None = None,
-    ignore: Iterable[type[BaseException]] = (KeyboardInterrupt, SystemExit),
-    consent: Callable[[CrashReport], bool] | None = None,
-    spool_dir: str | os.PathLike[str] | None = None,
-    rate_limit: int | None = 10,
-    max_samples: int = 5,
-    queue: str | None = None,
-    actor: str = ACTOR,
-    **capture: Any,
-) -> Reporter:
+def make_reporter(tracker: Tracker, **options: Any) -> Reporter:
     """A reporter for ``tracker`` configured like :func:`ticketkit.crash.install`, without hooks.
 
     Raises :class:`~ticketkit.ValidationError` for a bad option.
     """
-    from ._capture import CaptureOptions
-
-    items: object = ignore
-    ignored: tuple[Any, ...] = (items,) if isinstance(items, type) else tuple(ignore)
-    for item in ignored:
-        if not (isinstance(item, type) and issubclass(item, BaseException)):
-            raise ValidationError(
-                f"ignore must hold exception classes such as KeyboardInterrupt, got {item!r}"
-            )
-    if rate_limit is not None and (
-        isinstance(rate_limit, bool) or not isinstance(rate_limit, int) or rate_limit < 1
-    ):
-        raise ValidationError(
-            f"rate_limit must be a whole number of at least 1 or None, got {rate_limit!r}"
-        )
-    if consent is not None and not callable(consent):
-        raise ValidationError(f"consent must be a callable taking a report, got {consent!r}")
-    name = app if app is not None else default_app()
-    try:
-        options = CaptureOptions(app=name, release=release, **capture)
-    except TypeError as exc:
-        raise ValidationError(
-            f"unknown option: {exc}; the options are those of ticketkit.crash.install()"
-        ) from None
-    define_crash_fields(tracker)
-    reporter = Reporter(
-        tracker,
-        options=options,
-        spool=Spool(spool_dir if spool_dir is not None else default_spool_dir(name)),
-        consent=consent,
-        rate_limit=rate_limit,
-        max_samples=max_samples,
-        actor=actor,
-        queue=queue,
-        ignore=ignored,
-    )
+    reporter = build_reporter(tracker, **options)
     _register(reporter)
     return reporter
 

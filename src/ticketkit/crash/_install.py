@@ -15,6 +15,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+import attrs
+
 from .._errors import ValidationError
 from ._filing import ACTOR, define_crash_fields
 from ._hooks import AsyncioHandler, ExceptHook, IPythonHandler, ThreadingHook, UnraisableHook, swap
@@ -210,6 +212,54 @@ def _check_count(name: str, value: object, *, allow_none: bool, least: int) -> N
         )
 
 
+def build_reporter(
+    tracker: Tracker,
+    *,
+    app: str | None = None,
+    release: str | None = None,
+    ignore: Iterable[type[BaseException]] = (KeyboardInterrupt, SystemExit),
+    consent: Consent | None = None,
+    spool_dir: str | os.PathLike[str] | None = None,
+    rate_limit: int | None = 10,
+    max_samples: int = 5,
+    queue: str | None = None,
+    actor: str = ACTOR,
+    **capture: Any,
+) -> Reporter:
+    """A :class:`Reporter` configured as :func:`install` configures its own, without hooks.
+
+    Checks every option (:class:`~ticketkit.ValidationError` for a bad one) and
+    defines the crash fields on ``tracker``.
+    """
+    from ._capture import CaptureOptions
+
+    ignored = _check_ignore(ignore)
+    _check_count("rate_limit", rate_limit, allow_none=True, least=1)
+    _check_count("max_samples", max_samples, allow_none=False, least=0)
+    if consent is not None and not callable(consent):
+        raise ValidationError(f"consent must be a callable taking a report, got {consent!r}")
+    name = app if app is not None else default_app()
+    unknown = sorted(set(capture) - set(attrs.fields_dict(CaptureOptions)))
+    if unknown:
+        raise ValidationError(
+            f"unknown option {unknown[0]!r}; the options are those of ticketkit.crash.install() "
+            "and CaptureOptions"
+        )
+    options = CaptureOptions(app=name, release=release, **capture)
+    define_crash_fields(tracker)
+    return Reporter(
+        tracker,
+        options=options,
+        spool=Spool(spool_dir if spool_dir is not None else default_spool_dir(name)),
+        consent=consent,
+        rate_limit=rate_limit,
+        max_samples=max_samples,
+        actor=actor,
+        queue=queue,
+        ignore=ignored,
+    )
+
+
 def install(
     tracker: Tracker,
     *,
@@ -239,30 +289,18 @@ def install(
     fingerprint per minute are filed (the others are counted). Other keyword
     arguments are :class:`CaptureOptions`. Waiting spooled reports are filed now.
     """
-    from ._capture import CaptureOptions
-
-    ignored = _check_ignore(ignore)
-    _check_count("rate_limit", rate_limit, allow_none=True, least=1)
-    _check_count("max_samples", max_samples, allow_none=False, least=0)
-    if consent is not None and not callable(consent):
-        raise ValidationError(f"consent must be a callable taking a report, got {consent!r}")
-    name = app if app is not None else default_app()
-    try:
-        options = CaptureOptions(app=name, release=release, **capture)
-    except TypeError as exc:
-        raise ValidationError(f"unknown install() option: {exc}") from None
-    define_crash_fields(tracker)
-    spool = Spool(spool_dir if spool_dir is not None else default_spool_dir(name))
-    reporter = Reporter(
+    reporter = build_reporter(
         tracker,
-        options=options,
-        spool=spool,
+        app=app,
+        release=release,
+        ignore=ignore,
         consent=consent,
+        spool_dir=spool_dir,
         rate_limit=rate_limit,
         max_samples=max_samples,
-        actor=actor,
         queue=queue,
-        ignore=ignored,
+        actor=actor,
+        **capture,
     )
     handle = CrashHandle(reporter, always=always)
     _install_process_hooks()
