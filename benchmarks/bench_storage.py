@@ -233,7 +233,7 @@ def raw_run(path: Path, n: int, only: set[str]) -> dict[str, float]:
         target = "open" if i % 2 == 0 else "resolved"
         conn.execute("BEGIN IMMEDIATE")
         row = conn.execute("SELECT * FROM tk_tickets WHERE key = ?", (key,)).fetchone()
-        ticket_id, version = row[0], row[-1]
+        ticket_id, version = row[0], row[22]  # the columns through version, as in 0001
         resolved = _stamp(now) if target == "resolved" else None
         conn.execute(
             "UPDATE tk_tickets SET key = ?, title = ?, description = ?, title_folded = ?, "

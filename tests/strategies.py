@@ -22,6 +22,7 @@ from typing import Any
 import attrs
 from hypothesis import strategies as st
 
+from ticketkit._access_log import Denial
 from ticketkit._events import Event, EventType
 from ticketkit._fields import FieldDef, FieldType, FieldValue
 from ticketkit._model import Attachment, Comment, Link, LinkKind, Ticket, check_tag
@@ -295,6 +296,8 @@ def tickets(draw: st.DrawFn, defs: Mapping[str, FieldDef] = SAMPLE_FIELD_DEFS) -
         links=draw(st.frozensets(links(), max_size=3)),
         merged_into=draw(st.none() | ticket_keys()),
         resolved_at=resolved,
+        tenant=draw(identifiers()),
+        organisation=draw(st.none() | names()),
     )
 
 
@@ -308,6 +311,22 @@ def comments() -> st.SearchStrategy[Comment]:
         body=bodies(min_size=1).filter(str.strip),
         created=aware_datetimes(),
         internal=st.booleans(),
+        redacted_at=st.none() | aware_datetimes(),
+        redacted_by=st.none() | names(),
+    )
+
+
+def denials() -> st.SearchStrategy[Denial]:
+    return st.builds(
+        Denial,
+        at=aware_datetimes(),
+        principal=names(),
+        role=st.sampled_from(["customer", "agent", "team_lead", "admin"]),
+        tenant=identifiers(),
+        permission=identifiers(),
+        target=st.none() | ticket_keys() | names(),
+        reason=bodies(min_size=1, max_size=100),
+        id=st.integers(min_value=0, max_value=2**53),
     )
 
 
@@ -372,6 +391,8 @@ _BUILTIN_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "updated": aware_datetimes(),
     "resolved_at": aware_datetimes(),
     "merged_into": ticket_keys(),
+    "tenant": identifiers(),
+    "organisation": names(),
     "tags": tags(),
     "watchers": names(),
 }

@@ -165,3 +165,66 @@ class TestCursor:
         """Anything that is not a cursor we made raises InvalidCursor."""
         with pytest.raises(InvalidCursor):
             checked(cursor=cursor)
+
+
+def any_of(*conditions: Condition) -> Condition:
+    return Condition("any", Op.ANY, conditions)
+
+
+class TestAny:
+    def test_holds_when_one_inner_condition_holds(self) -> None:
+        """reporter == me OR watchers contains me."""
+        query = checked(
+            [
+                any_of(
+                    Condition("reporter", Op.EQ, "carol"),
+                    Condition("watchers", Op.CONTAINS, "carol"),
+                )
+            ]
+        )
+        assert matches(ticket(1, reporter="carol"), query)
+        assert matches(ticket(2, watchers=frozenset({"carol"})), query)
+        assert not matches(ticket(3), query)
+
+    def test_empty_any_matches_nothing(self) -> None:
+        """No alternatives: nothing matches."""
+        assert not matches(ticket(1), checked([any_of()]))
+
+    def test_inner_conditions_are_checked_and_normalised(self) -> None:
+        """Inner values are normalised like top-level ones; custom fields get their types."""
+        query = checked(
+            [any_of(Condition("priority", Op.EQ, "p1"), Condition("fields.cost", Op.GT, 3))]
+        )
+        inner = query.conditions[0].value
+        assert inner[0] == Condition("priority", Op.EQ, Priority.P1)
+        assert query.field_types == (("cost", DEFS["cost"].type),)
+
+    @pytest.mark.parametrize(
+        ("bad", "message"),
+        [
+            (Condition("any", Op.ANY, "reporter"), "list of conditions"),
+            (Condition("status", Op.ANY, ()), "field name 'any'"),
+            (any_of(any_of()), "cannot hold another"),
+            (any_of(Condition("nope", Op.EQ, 1)), "nope"),
+            (Condition("any", Op.ANY, ({"field": "status"},)), "not a query condition"),
+        ],
+    )
+    def test_bad_any_is_refused(self, bad: Condition, message: str) -> None:
+        """Malformed 'any' conditions are a ValidationError naming the problem."""
+        with pytest.raises(ValidationError, match=message):
+            checked([bad])
+
+    def test_fingerprint_covers_the_inner_conditions(self) -> None:
+        """Two queries that differ only inside 'any' have different fingerprints."""
+        a = checked([any_of(Condition("reporter", Op.EQ, "a"))])
+        b = checked([any_of(Condition("reporter", Op.EQ, "b"))])
+        assert a.fingerprint() != b.fingerprint()
+
+
+class TestTenantFields:
+    def test_tenant_and_organisation_are_queryable(self) -> None:
+        """tenant and organisation are built-in fields; a missing organisation is null."""
+        assert matches(ticket(1, tenant="acme"), checked({"tenant": "acme"}))
+        assert not matches(ticket(1, tenant="acme"), checked({"tenant": "beta"}))
+        assert matches(ticket(1), checked({"organisation": {"is_null": True}}))
+        assert matches(ticket(1, organisation="Acme Ltd"), checked({"organisation": {"ne": "x"}}))

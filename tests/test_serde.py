@@ -14,6 +14,7 @@ from hypothesis import given
 
 import strategies
 from ticketkit import serde
+from ticketkit._access_log import Denial
 from ticketkit._errors import ValidationError
 from ticketkit._events import Event, EventType
 from ticketkit._fields import FieldDef, FieldType
@@ -122,6 +123,8 @@ class TestTicketRoundTrip:
             "links": [{"kind": "blocks", "key": "HD-9"}, {"kind": "relates", "key": "HD-2"}],
             "merged_into": None,
             "resolved_at": None,
+            "tenant": "default",
+            "organisation": None,
         }
 
     def test_fields_come_back_read_only(self) -> None:
@@ -169,6 +172,38 @@ class TestModelRoundTrip:
     def test_comment(self, comment: Comment) -> None:
         """Comments round-trip."""
         assert round_trip(comment) == comment
+
+    @given(strategies.denials())
+    def test_denial(self, denial: Denial) -> None:
+        """Denied attempts round-trip."""
+        assert round_trip(denial) == denial
+
+    def test_redacted_comment_shape(self) -> None:
+        """A redacted comment says when and by whom; an unredacted one has nulls there."""
+        at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+        plain = Comment(3, 7, "HD-7", "bob", "hello", at)
+        data = serde.unstructure(plain)
+        assert (data["redacted_at"], data["redacted_by"]) == (None, None)
+        redacted = Comment(3, 7, "HD-7", "bob", "[redacted]", at, False, at, "admin")
+        data = serde.unstructure(redacted)
+        assert (data["redacted_at"], data["redacted_by"]) == ("2026-01-05T09:00:00+00:00", "admin")
+        assert round_trip(redacted) == redacted
+
+    def test_ticket_without_tenant_keys_is_of_the_default_tenant(self) -> None:
+        """JSON written before tenants existed still reads: tenant 'default', no organisation."""
+        data = serde.unstructure(sample_ticket())
+        del data["tenant"], data["organisation"]
+        ticket = serde.structure(data, Ticket)
+        assert (ticket.tenant, ticket.organisation) == ("default", None)
+
+    def test_bad_denial_is_refused(self) -> None:
+        """A denial without a principal is a ValidationError naming the field."""
+        data = serde.unstructure(
+            Denial(datetime(2026, 1, 5, tzinfo=UTC), "bob", "customer", "acme", "read", None, "no")
+        )
+        data["principal"] = ""
+        with pytest.raises(ValidationError, match="principal"):
+            serde.structure(data, Denial)
 
     @given(strategies.attachments())
     def test_attachment(self, attachment: Attachment) -> None:
@@ -269,6 +304,24 @@ class TestQueryRoundTrip:
         """A condition is {"field", "op", "value"}; in-lists are sorted."""
         cond = Condition("priority", Op.IN, frozenset({Priority.P2, Priority.P1}))
         assert serde.unstructure(cond) == {"field": "priority", "op": "in", "value": ["P1", "P2"]}
+
+    def test_any_condition(self) -> None:
+        """An 'any' condition round-trips with its inner conditions, values read by field."""
+        cond = Condition(
+            "any",
+            Op.ANY,
+            (Condition("priority", Op.EQ, Priority.P1), Condition("tenant", Op.EQ, "acme")),
+        )
+        data = serde.unstructure(cond)
+        assert data == {
+            "field": "any",
+            "op": "any",
+            "value": [
+                {"field": "priority", "op": "eq", "value": "P1"},
+                {"field": "tenant", "op": "eq", "value": "acme"},
+            ],
+        }
+        assert serde.structure(json.loads(json.dumps(data)), Condition) == cond
 
     def test_raw_query_from_a_front_end(self) -> None:
         """A query typed by a front end reads into the same query once checked."""

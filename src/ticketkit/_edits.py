@@ -102,6 +102,8 @@ def new_ticket(
     tags: Iterable[str] = (),
     fields: Mapping[str, object] | None = None,
     watchers: Iterable[str] = (),
+    tenant: object = "default",
+    organisation: object = None,
 ) -> Ticket:
     """A checked draft of a new ticket (``id`` and ``key`` are the store's to assign)."""
     prio, imp, urg = _priority(config, None, priority, impact, urgency)
@@ -123,6 +125,8 @@ def new_ticket(
         created=now,
         updated=now,
         version=1,
+        tenant=check_name(tenant, "tenant"),
+        organisation=_optional_name(organisation, "organisation"),
     )
 
 
@@ -142,8 +146,22 @@ def edit(
     add_tags: Iterable[str] = (),
     remove_tags: Iterable[str] = (),
     fields: Mapping[str, object] | None = None,
+    tenant: object = UNSET,
+    organisation: object = UNSET,
 ) -> Ticket:
-    """The next version of ``ticket`` with the given fields changed."""
+    """The next version of ``ticket`` with the given fields changed.
+
+    ``tenant`` and ``organisation`` are accepted only to refuse a change to them:
+    they are set when a ticket is opened and stay as they are.
+    """
+    for name, value in (("tenant", tenant), ("organisation", organisation)):
+        if value is not UNSET and value != getattr(ticket, name):
+            raise ValidationError(
+                f"the {name} of {ticket.key} is {getattr(ticket, name)!r} and cannot be "
+                f"changed to {value!r}: it is set when a ticket is opened; open a new "
+                f"ticket with {name}={value!r} instead",
+                field=name,
+            )
     changes: dict[str, Any] = {"version": ticket.version + 1, "updated": now}
     if title is not UNSET:
         changes["title"] = check_title(title)

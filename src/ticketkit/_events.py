@@ -31,6 +31,10 @@ class EventType(enum.StrEnum):
     MERGED = "merged"
     WATCHER_ADDED = "watcher_added"
     WATCHER_REMOVED = "watcher_removed"
+    #: A comment or value was redacted: the event says which, by whom and when, never what.
+    REDACTED = "redacted"
+    #: A person's data was erased from the ticket.
+    ERASED = "erased"
 
 
 class JSONObjectText(Mapping[str, JSONValue]):

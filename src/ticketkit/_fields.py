@@ -62,7 +62,8 @@ class FieldDef:
 
     ``choices`` is required for ``choice`` and ``multi_choice`` fields and
     refused for the others. ``max_length`` applies to text; ``min_value`` and
-    ``max_value`` to int and decimal fields.
+    ``max_value`` to int and decimal fields. An ``internal`` field is for agents
+    only: it is never shown to customers.
     """
 
     name: str = field(validator=_check_field_name)
@@ -78,6 +79,8 @@ class FieldDef:
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.required, bool):
             raise ValidationError(f"required must be true or false, got {self.required!r}")
+        if not isinstance(self.internal, bool):
+            raise ValidationError(f"internal must be true or false, got {self.internal!r}")
         if not isinstance(self.label, str):
             raise ValidationError(f"a field label must be a string, got {self.label!r}")
         wants_choices = self.type in (FieldType.CHOICE, FieldType.MULTI_CHOICE)

@@ -39,7 +39,11 @@ SNAPSHOT_FIELDS = (
     "links",
     "merged_into",
     "resolved_at",
+    "tenant",
+    "organisation",
 )
+# What a snapshot written before tenants existed stands for.
+_SNAPSHOT_DEFAULTS: dict[str, JSONValue] = {"tenant": "default", "organisation": None}
 
 # Fields whose changes are recorded, in the order their events are written.
 _TRACKED = (
@@ -139,7 +143,11 @@ def replay(events: Sequence[Event]) -> Ticket:
     if not events or events[0].type is not EventType.OPENED:
         raise ValidationError("a ticket's history must begin with its 'opened' event")
     first = events[0]
-    values = {name: decode(name, first.data["ticket"][name]) for name in SNAPSHOT_FIELDS}
+    opened = first.data["ticket"]
+    values = {
+        name: decode(name, opened[name] if name in opened else _SNAPSHOT_DEFAULTS[name])
+        for name in SNAPSHOT_FIELDS
+    }
     ticket = Ticket(
         id=first.ticket_id,
         key=first.ticket_key,

@@ -129,6 +129,11 @@ class Ticket:
     links: frozenset[Link] = frozenset()
     merged_into: str | None = None
     resolved_at: datetime | None = None
+    #: The help desk the ticket belongs to: the isolation boundary of a multi-tenant host.
+    #: Set when the ticket is opened and never changed.
+    tenant: str = "default"
+    #: The reporter's organisation (company) inside the tenant, if known.
+    organisation: str | None = None
 
     def linked(self, kind: LinkKind | str) -> list[str]:
         """Keys of the tickets linked to this one by ``kind``, sorted."""
@@ -138,7 +143,11 @@ class Ticket:
 
 @frozen
 class Comment:
-    """A public reply (seen by the customer) or an internal note (agents only)."""
+    """A public reply (seen by the customer) or an internal note (agents only).
+
+    A redacted comment keeps its place, author and time; its ``body`` was replaced
+    and ``redacted_at``/``redacted_by`` say when and by whom.
+    """
 
     id: int
     ticket_id: int
@@ -147,6 +156,8 @@ class Comment:
     body: str
     created: datetime
     internal: bool = False
+    redacted_at: datetime | None = None
+    redacted_by: str | None = None
 
 
 @frozen

@@ -57,6 +57,9 @@ class Op(enum.StrEnum):
     GE = "ge"
     CONTAINS = "contains"
     IS_NULL = "is_null"
+    #: ``Condition("any", Op.ANY, (cond, ...))`` holds when at least one of the
+    #: conditions does (none of them an ``any``); no conditions match nothing.
+    ANY = "any"
 
 
 @frozen
@@ -144,6 +147,8 @@ def _parse_op(op: object, name: str) -> Op:
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, Condition):
+        return [value.field, value.op.value, _jsonable(value.value)]
     if isinstance(value, frozenset | set | tuple | list):
         return sorted((_jsonable(v) for v in value), key=repr)
     if isinstance(value, enum.Enum):
@@ -175,12 +180,14 @@ _BUILTIN: dict[str, str] = {
     "resolved_at": _SCALAR,
     "version": _SCALAR,
     "merged_into": _SCALAR,
+    "tenant": _SCALAR,
+    "organisation": _SCALAR,
     "tags": _SET,
     "watchers": _SET,
 }
 #: Built-in fields that can be missing (``None``); stores must handle NULL for them.
 NULLABLE_FIELDS = frozenset(
-    {"assignee", "resolution", "impact", "urgency", "resolved_at", "merged_into"}
+    {"assignee", "resolution", "impact", "urgency", "resolved_at", "merged_into", "organisation"}
 )
 _UNORDERED = {"impact", "urgency", "key"}
 _ORDERED_TYPES = frozenset(FieldType) - {FieldType.MULTI_CHOICE}
@@ -235,67 +242,7 @@ def check_query(query: Query, defs: Mapping[str, FieldDef]) -> Query:
         )
     if query.text is not None and (not isinstance(query.text, str) or not query.text.strip()):
         raise ValidationError("text search needs a non-empty string", field="text")
-    conditions = []
-    for cond in query.conditions:
-        if not isinstance(cond, Condition):
-            raise ValidationError(f"not a query condition: {cond!r}")
-        kind, fd = _field_kind(cond.field, defs)
-        op = _parse_op(cond.op, cond.field)
-        if op is Op.IS_NULL:
-            if cond.field in ("tags", "watchers"):
-                raise ValidationError(
-                    f"{cond.field!r} is never null, only empty; there is no is_null for it",
-                    field=cond.field,
-                )
-            if not isinstance(cond.value, bool):
-                raise ValidationError(
-                    f"is_null on {cond.field!r} takes true or false, got {cond.value!r}",
-                    field=cond.field,
-                )
-            value: Any = cond.value
-        elif op in (Op.IN, Op.NOT_IN):
-            if kind == _SET:
-                raise ValidationError(
-                    f"{cond.field!r} holds several values; use contains, not {op.value}",
-                    field=cond.field,
-                )
-            if isinstance(cond.value, str | bytes) or not isinstance(
-                cond.value, Sequence | set | frozenset
-            ):
-                raise ValidationError(
-                    f"{op.value} on {cond.field!r} takes a list of values, got {cond.value!r}",
-                    field=cond.field,
-                )
-            value = frozenset(_normalise(cond.field, fd, v) for v in cond.value)
-        elif op is Op.CONTAINS:
-            if kind == _SCALAR:
-                raise ValidationError(
-                    f"contains works on tags, watchers, multi-choice and text fields, "
-                    f"not on {cond.field!r}",
-                    field=cond.field,
-                )
-            if kind == _TEXT:
-                if not isinstance(cond.value, str) or not cond.value:
-                    raise ValidationError(
-                        f"contains on {cond.field!r} takes a non-empty string", field=cond.field
-                    )
-                value = cond.value
-            else:
-                value = _normalise(cond.field, fd, cond.value)
-        else:
-            if kind == _SET:
-                raise ValidationError(
-                    f"{cond.field!r} holds several values; use contains, not {op.value}",
-                    field=cond.field,
-                )
-            if op in (Op.LT, Op.LE, Op.GT, Op.GE) and not _orderable(cond.field, fd):
-                raise ValidationError(
-                    f"{op.value} needs an ordered field; {cond.field!r} is not one "
-                    "(compare priority, id or times instead)",
-                    field=cond.field,
-                )
-            value = _normalise(cond.field, fd, cond.value)
-        conditions.append(Condition(cond.field, op, value))
+    conditions = [_check_condition(cond, defs, nested=False) for cond in query.conditions]
     order = []
     for item in query.order_by:
         if not isinstance(item, str) or not item.strip("-"):
@@ -315,7 +262,7 @@ def check_query(query: Query, defs: Mapping[str, FieldDef]) -> Query:
         order.append(item)
     if "id" not in [o.removeprefix("-") for o in order]:
         order.append("id")
-    named = {c.field[7:] for c in conditions if c.field.startswith("fields.")}
+    named = {c.field[7:] for c in _flat(conditions) if c.field.startswith("fields.")}
     named |= {o.lstrip("-")[7:] for o in order if o.lstrip("-").startswith("fields.")}
     checked = evolve(
         query,
@@ -331,6 +278,99 @@ def check_query(query: Query, defs: Mapping[str, FieldDef]) -> Query:
             )
         decode_cursor(checked)
     return checked
+
+
+def _flat(conditions: Sequence[Condition]) -> list[Condition]:
+    """The conditions with those inside ``any`` in place of it."""
+    found: list[Condition] = []
+    for cond in conditions:
+        found.extend(cond.value if cond.op is Op.ANY else (cond,))
+    return found
+
+
+def _check_any(cond: Condition, defs: Mapping[str, FieldDef], *, nested: bool) -> Condition:
+    if nested:
+        raise ValidationError("an 'any' condition cannot hold another 'any'", field="any")
+    if cond.field != "any":
+        raise ValidationError(
+            f"the 'any' operator goes with the field name 'any', not {cond.field!r}: "
+            "Condition('any', Op.ANY, (condition, ...))",
+            field=cond.field,
+        )
+    if isinstance(cond.value, str | bytes | Mapping) or not isinstance(
+        cond.value, Sequence | set | frozenset
+    ):
+        raise ValidationError(
+            f"'any' takes a list of conditions, got {cond.value!r:.60}", field="any"
+        )
+    return Condition(
+        "any", Op.ANY, tuple(_check_condition(c, defs, nested=True) for c in cond.value)
+    )
+
+
+def _check_condition(cond: object, defs: Mapping[str, FieldDef], *, nested: bool) -> Condition:
+    """``cond`` with its name checked and its value normalised (``nested`` inside ``any``)."""
+    if not isinstance(cond, Condition):
+        raise ValidationError(f"not a query condition: {cond!r}")
+    if cond.op == Op.ANY:
+        return _check_any(cond, defs, nested=nested)
+    kind, fd = _field_kind(cond.field, defs)
+    op = _parse_op(cond.op, cond.field)
+    if op is Op.IS_NULL:
+        if cond.field in ("tags", "watchers"):
+            raise ValidationError(
+                f"{cond.field!r} is never null, only empty; there is no is_null for it",
+                field=cond.field,
+            )
+        if not isinstance(cond.value, bool):
+            raise ValidationError(
+                f"is_null on {cond.field!r} takes true or false, got {cond.value!r}",
+                field=cond.field,
+            )
+        value: Any = cond.value
+    elif op in (Op.IN, Op.NOT_IN):
+        if kind == _SET:
+            raise ValidationError(
+                f"{cond.field!r} holds several values; use contains, not {op.value}",
+                field=cond.field,
+            )
+        if isinstance(cond.value, str | bytes) or not isinstance(
+            cond.value, Sequence | set | frozenset
+        ):
+            raise ValidationError(
+                f"{op.value} on {cond.field!r} takes a list of values, got {cond.value!r}",
+                field=cond.field,
+            )
+        value = frozenset(_normalise(cond.field, fd, v) for v in cond.value)
+    elif op is Op.CONTAINS:
+        if kind == _SCALAR:
+            raise ValidationError(
+                f"contains works on tags, watchers, multi-choice and text fields, "
+                f"not on {cond.field!r}",
+                field=cond.field,
+            )
+        if kind == _TEXT:
+            if not isinstance(cond.value, str) or not cond.value:
+                raise ValidationError(
+                    f"contains on {cond.field!r} takes a non-empty string", field=cond.field
+                )
+            value = cond.value
+        else:
+            value = _normalise(cond.field, fd, cond.value)
+    else:
+        if kind == _SET:
+            raise ValidationError(
+                f"{cond.field!r} holds several values; use contains, not {op.value}",
+                field=cond.field,
+            )
+        if op in (Op.LT, Op.LE, Op.GT, Op.GE) and not _orderable(cond.field, fd):
+            raise ValidationError(
+                f"{op.value} needs an ordered field; {cond.field!r} is not one "
+                "(compare priority, id or times instead)",
+                field=cond.field,
+            )
+        value = _normalise(cond.field, fd, cond.value)
+    return Condition(cond.field, op, value)
 
 
 def _orderable(name: str, fd: FieldDef | None) -> bool:
@@ -360,7 +400,13 @@ def matches(ticket: Ticket, query: Query) -> bool:
         needle = query.text.casefold()
         if needle not in ticket.title.casefold() and needle not in ticket.description.casefold():
             return False
-    return all(_holds(value_of(ticket, c.field), c) for c in query.conditions)
+    return all(_holds_for(ticket, c) for c in query.conditions)
+
+
+def _holds_for(ticket: Ticket, cond: Condition) -> bool:
+    if cond.op is Op.ANY:
+        return any(_holds(value_of(ticket, c.field), c) for c in cond.value)
+    return _holds(value_of(ticket, cond.field), cond)
 
 
 def _holds(actual: Any, cond: Condition) -> bool:

@@ -415,6 +415,8 @@ class Tracker:
         fields: Mapping[str, object] | None = None,
         watchers: Iterable[str] = (),
         reference: str | None = None,
+        tenant: str = "default",
+        organisation: str | None = None,
     ) -> Ticket:
         """Open a ticket in the workflow's initial state; ``reporter`` defaults to ``actor``.
 
@@ -423,6 +425,10 @@ class Tracker:
         fingerprint, a Message-ID) that no other ticket may have: when one has it,
         :class:`DuplicateReference` is raised and nothing is stored, however many
         threads or processes try at once. Find the ticket with :meth:`by_reference`.
+
+        ``tenant`` names the help desk the ticket belongs to (in a multi-tenant host)
+        and ``organisation`` the reporter's company inside it; neither changes later.
+        The tracker itself is not scoped: it trusts its caller to name them.
         """
         actor = check_name(actor, "actor")
         if reference is not None:
@@ -442,6 +448,8 @@ class Tracker:
             tags=tags,
             fields=fields,
             watchers=watchers,
+            tenant=tenant,
+            organisation=organisation,
         )
         prefix = self.config.queues[draft.queue]
         if reference is not None:
@@ -509,11 +517,14 @@ class Tracker:
         add_tags: Iterable[str] = (),
         remove_tags: Iterable[str] = (),
         fields: Mapping[str, object] | None = None,
+        tenant: Any = _UNSET,
+        organisation: Any = _UNSET,
     ) -> Ticket:
         """Change fields; ``fields`` updates custom fields by name (``None`` clears one).
 
         A change that sets every value to what it already was records nothing and
-        keeps the version.
+        keeps the version. ``tenant`` and ``organisation`` cannot be changed: giving
+        another value than the ticket's raises :class:`ValidationError`.
         """
         return self._field_write(
             ref,
@@ -533,6 +544,8 @@ class Tracker:
                 add_tags=add_tags,
                 remove_tags=remove_tags,
                 fields=fields,
+                tenant=tenant,
+                organisation=organisation,
             ),
         )
 

@@ -5,23 +5,71 @@ them and any front end can show them; :func:`decode` turns them back when
 history is replayed. Custom-field decimals and dates are tagged
 (``{"$decimal": "1.50"}``, ``{"$date": "2026-03-01"}``) so that they survive a
 round trip without the field definitions.
+
+A redacted value (personal data removed from the history) is the marker
+:data:`REDACTED`, ``{"$redacted": true}``, wherever the value was: an event's
+``old`` or ``new``, a value of an ``opened`` event's snapshot, one custom field
+in it. :func:`decode` reads the marker as the value a redacted field holds
+(:func:`redacted_value`), so a history with redactions still replays.
 """
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn
 
 from ._errors import ValidationError
 from ._fields import FieldValue
 from ._model import Link, LinkKind
 from ._priority import Impact, Priority, Urgency
 
-__all__ = ["decode", "decode_field_value", "encode", "encode_field_value"]
+__all__ = [
+    "REDACTED",
+    "REDACTED_TEXT",
+    "decode",
+    "decode_field_value",
+    "encode",
+    "encode_field_value",
+    "is_redacted",
+    "redacted_value",
+]
 
 JSON = Any
+_MARK = "$redacted"
+
+
+class _Marker(dict[str, bool]):
+    """``{"$redacted": True}`` that cannot be changed; ``json.dumps`` writes it as a dict."""
+
+    def _refuse(self, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError("ticketkit's REDACTED marker cannot be changed")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse
+    __ior__ = _refuse
+
+
+#: What replaces a redacted value in past events and ``opened`` snapshots. It equals
+#: ``{"$redacted": True}`` (as stores read it back); test with :func:`is_redacted`.
+REDACTED: Mapping[str, bool] = _Marker({_MARK: True})
+#: The text a redacted title, description or reporter reads as.
+REDACTED_TEXT = "[redacted]"
+
+
+def is_redacted(data: JSON) -> bool:
+    """Whether ``data`` (a JSON form) is the :data:`REDACTED` marker."""
+    return type(data) in (dict, _Marker) and len(data) == 1 and data.get(_MARK) is True
+
+
+def _not_personal(path: str) -> NoReturn:
+    raise ValidationError(
+        f"{path} holds no personal data and cannot be redacted; redact the title, "
+        "description, reporter, assignee, resolution, organisation, tags, watchers, "
+        "links or a custom field",
+        field=path,
+    )
 
 
 def encode_field_value(value: FieldValue) -> JSON:
@@ -78,7 +126,9 @@ def _encode_fields(values: Mapping[str, FieldValue]) -> JSON:
 
 
 def _decode_fields(data: JSON) -> dict[str, FieldValue]:
-    return {name: decode_field_value(value) for name, value in data.items()}
+    return {
+        name: decode_field_value(value) for name, value in data.items() if not is_redacted(value)
+    }
 
 
 _CODECS: dict[str, tuple[Callable[[Any], JSON], Callable[[JSON], Any]]] = {
@@ -88,6 +138,8 @@ _CODECS: dict[str, tuple[Callable[[Any], JSON], Callable[[JSON], Any]]] = {
     "reporter": (_same, str),
     "queue": (_same, str),
     "key": (_same, str),
+    "tenant": (_same, str),
+    "organisation": (_same, _opt_str),
     "assignee": (_same, _opt_str),
     "resolution": (_same, _opt_str),
     "merged_into": (_same, _opt_str),
@@ -104,6 +156,35 @@ _CODECS: dict[str, tuple[Callable[[Any], JSON], Callable[[JSON], Any]]] = {
 }
 
 
+# What a redacted value reads as, per field; the fields not here hold no personal data.
+_REDACTED_AS: dict[str, Any] = {
+    "title": REDACTED_TEXT,
+    "description": REDACTED_TEXT,
+    "reporter": REDACTED_TEXT,
+    "assignee": None,
+    "resolution": None,
+    "organisation": None,
+    "tags": frozenset(),
+    "watchers": frozenset(),
+    "links": frozenset(),
+    "fields": types.MappingProxyType({}),
+}
+
+
+def redacted_value(path: str) -> Any:
+    """The value a redacted ``path`` holds: ``"[redacted]"`` for text, nothing otherwise.
+
+    A custom field (``"fields.x"``) reads as not set. Raises
+    :class:`~ticketkit.ValidationError` for a value that holds no personal data
+    (``status``, ``priority``, ``tenant``, …).
+    """
+    if path.startswith("fields."):
+        return None
+    if path not in _REDACTED_AS:
+        _not_personal(path)
+    return _REDACTED_AS[path]
+
+
 def encode(path: str, value: Any) -> JSON:
     """The JSON form of the ticket value at ``path`` (``"priority"``, ``"fields.x"``)."""
     if path.startswith("fields."):
@@ -112,7 +193,9 @@ def encode(path: str, value: Any) -> JSON:
 
 
 def decode(path: str, data: JSON) -> Any:
-    """Inverse of :func:`encode`."""
+    """Inverse of :func:`encode`; the :data:`REDACTED` marker reads as :func:`redacted_value`."""
+    if is_redacted(data):
+        return redacted_value(path)
     if path.startswith("fields."):
         return None if data is None else decode_field_value(data)
     return _CODECS[path][1](data)

@@ -37,6 +37,7 @@ import cattrs
 from cattrs.errors import BaseValidationError
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from ._access_log import Denial
 from ._errors import TicketkitError, ValidationError
 from ._events import Event, EventType
 from ._fields import FieldDef, FieldType, FieldValue
@@ -309,6 +310,10 @@ def _configure_condition(converter: cattrs.Converter) -> None:
     def structure_condition(data: Any, cls: Any) -> Condition:
         base = structure_base(data, cls)
         raw = base.value
+        if base.op is Op.ANY:
+            if not isinstance(raw, list):
+                raise ValidationError(f"'any' takes a list of conditions, got {raw!r:.60}")
+            return attrs.evolve(base, value=tuple(structure_condition(c, cls) for c in raw))
         try:
             if base.op is Op.IS_NULL:
                 value = raw
@@ -354,11 +359,11 @@ def _configure_matrix(converter: cattrs.Converter) -> None:
 
 
 def configure_models(converter: cattrs.Converter) -> None:
-    """Tickets, comments, attachments, links, events, field definitions, queries, pages."""
+    """Tickets, comments, attachments, links, events, denials, field definitions, queries, pages."""
     # Generated hooks look up the hooks of their fields now, so parts come first.
     _configure_condition(converter)
     _configure_matrix(converter)
-    for cls in (Link, Ticket, Comment, Attachment, Event, FieldDef, Page):
+    for cls in (Link, Ticket, Comment, Attachment, Event, Denial, FieldDef, Page):
         converter.register_unstructure_hook(cls, make_dict_unstructure_fn(cls, converter))
         converter.register_structure_hook(cls, make_dict_structure_fn(cls, converter))
     # A checked query notes its custom fields' types; in JSON, {name: type}.

@@ -191,6 +191,40 @@ class TestUpgrade:
         assert "tk_ticket_references" not in table_names(engine)
         assert upgrade(engine, "0003") == "0003"
         assert "tk_ticket_references" in table_names(engine)
+        assert upgrade(engine) == HEAD
+        assert differences(engine, metadata) == []
+
+    def test_tenant_columns_are_added_to_a_0003_database(self, engine: sa.Engine) -> None:
+        """0003 to 0004 adds the tenant, organisation and redaction columns, their indexes
+        and tk_access_denials; the schema then matches the code."""
+        upgrade(engine, "0003")
+        assert "tenant" not in {c["name"] for c in sa.inspect(engine).get_columns("tk_tickets")}
+        assert upgrade(engine, "0004") == "0004"
+        inspector = sa.inspect(engine)
+        assert {"tenant", "organisation"} <= {
+            c["name"] for c in inspector.get_columns("tk_tickets")
+        }
+        assert {"redacted_at", "redacted_by"} <= {
+            c["name"] for c in inspector.get_columns("tk_comments")
+        }
+        assert {"ix_tk_tickets_tenant_id", "ix_tk_tickets_tenant_status"} <= {
+            i["name"] for i in inspector.get_indexes("tk_tickets")
+        }
+        assert "tk_access_denials" in table_names(engine)
+        assert differences(engine, metadata) == []
+
+    def test_tenants_migration_finishes_an_interrupted_run(self, engine: sa.Engine) -> None:
+        """A 0004 run cut short after some DDL committed (MariaDB/MySQL) is finished, not failed."""
+        upgrade(engine, "0003")
+        # What an interrupted run can leave on MariaDB: some columns and the table.
+        name = Name().compile(dialect=engine.dialect)
+        execute(
+            engine, f"ALTER TABLE tk_tickets ADD COLUMN tenant {name} DEFAULT 'default' NOT NULL"
+        )
+        with engine.begin() as conn:
+            metadata.tables["tk_access_denials"].create(conn)
+        assert current_revision(engine) == "0003"
+        assert upgrade(engine) == HEAD
         assert differences(engine, metadata) == []
 
     def test_references_migration_finishes_an_interrupted_run(self, engine: sa.Engine) -> None:

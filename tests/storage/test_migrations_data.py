@@ -1,11 +1,12 @@
 """Upgrading a database that holds tickets: nothing is lost, and the old tickets are searchable.
 
-The database is made at an older revision and filled through the tracker on
-an :class:`SQLStore` (whose writes never touch the search structures, which the
-database maintains itself, and touch the references table only for a ticket
-opened with a reference, so they work on 0001 too; only opening through
-``Tracker.from_url`` insists on the newest schema). Then it is upgraded to
-HEAD, and every row of every table must be as it was.
+The tickets are written by this ticketkit's tracker into a scratch database at
+HEAD (:func:`fill`), then copied into the database under test, made at an
+older revision, column by column: only the columns that revision has, with
+their stored values untouched (:func:`copy_rows`). That database is then
+upgraded to HEAD, and every row of every table must be as it was, the new
+columns holding what the migrations say (tenant ``'default'``, nothing
+redacted); it ends up equal, row for row, to the scratch database.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ticketkit._history import replay
 from ticketkit.storage.sql import SQLStore, current_revision, upgrade
 from ticketkit.storage.sql._migrate import HEAD
 from ticketkit.storage.sql._schema import metadata
+from ticketkit.storage.sql._search import SEARCH_COLUMNS
 
 START = datetime(2026, 2, 1, 9, 30, 0, 250000, tzinfo=UTC)
 
@@ -38,13 +40,27 @@ TICKETS: list[tuple[str, str, list[tuple[str, bool]]]] = [
 
 
 @pytest.fixture(params=BACKENDS)
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    with fresh_database(request.param, tmp_path) as url:
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def url(backend: str, tmp_path: Path) -> Iterator[str]:
+    with fresh_database(backend, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def source(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A scratch database at HEAD holding the tickets of :func:`fill`."""
+    with fresh_database(backend, tmp_path) as url:
+        upgrade(url)
+        fill(url)
         yield url
 
 
 def fill(url: str) -> None:
-    """Tickets with history, comments, internal notes and attachments, written at 0001."""
+    """Tickets with history, comments, internal notes, attachments and a link."""
     clock = FrozenClock(START)
     store = SQLStore.from_url(url)
     try:
@@ -67,22 +83,78 @@ def fill(url: str) -> None:
         store.close()
 
 
-def dump(url: str) -> dict[str, list[Any]]:
+def _reflected(conn: sa.Connection) -> dict[str, sa.Table]:
+    """The tables of the code's metadata that exist, as the database has them (no type
+    processing: values are read and written as stored), without search-only columns."""
+    present = set(sa.inspect(conn).get_table_names())
+    found = {}
+    for table in metadata.sorted_tables:
+        if table.name in present:
+            reflected = sa.Table(table.name, sa.MetaData(), autoload_with=conn)
+            for table_name, column in SEARCH_COLUMNS:
+                if table_name == table.name and column in reflected.c:
+                    reflected._columns.remove(reflected.c[column])
+            found[table.name] = reflected
+    return found
+
+
+def copy_rows(source: str, target: str) -> None:
+    """Every row of ``source`` into the same tables of ``target``, in the columns it has."""
+    src, dst = sa.create_engine(source), sa.create_engine(target)
+    try:
+        with src.connect() as read, dst.begin() as write:
+            have = _reflected(read)
+            for name, table in _reflected(write).items():
+                columns = [have[name].c[c.name] for c in table.columns]
+                found = [dict(r._mapping) for r in read.execute(sa.select(*columns))]
+                if found:
+                    write.execute(sa.insert(table), found)
+                if write.dialect.name == "postgresql" and "id" in table.c:
+                    write.execute(
+                        sa.text(
+                            f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                            f"(SELECT max(id) FROM {name})) WHERE EXISTS (SELECT 1 FROM {name})"
+                        )
+                    )
+    finally:
+        src.dispose()
+        dst.dispose()
+
+
+def dump(url: str) -> dict[str, list[dict[str, Any]]]:
     """Every row of every table of the code's metadata that exists, in primary key order."""
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            present = set(sa.inspect(conn).get_table_names())
             return {
-                table.name: [
-                    tuple(row)
+                name: [
+                    dict(row._mapping)
                     for row in conn.execute(sa.select(table).order_by(*table.primary_key.columns))
                 ]
-                for table in metadata.sorted_tables
-                if table.name in present
+                for name, table in _reflected(conn).items()
             }
     finally:
         engine.dispose()
+
+
+def at_revision(url: str, revision: str, source: str) -> dict[str, list[dict[str, Any]]]:
+    """``url`` made at ``revision`` and given the tickets of ``source``; its rows."""
+    assert upgrade(url, revision) == revision
+    copy_rows(source, url)
+    rows = dump(url)
+    assert sum(len(found) for found in rows.values()) > 30
+    return rows
+
+
+def projected(
+    rows: dict[str, list[dict[str, Any]]], like: dict[str, list[dict[str, Any]]]
+) -> dict[str, list[dict[str, Any]]]:
+    """``rows`` with only the tables and columns that ``like`` has."""
+    columns = {name: set(found[0]) if found else set() for name, found in like.items()}
+    return {
+        name: [{k: v for k, v in row.items() if k in columns[name]} for row in rows[name]]
+        for name in like
+    }
 
 
 def snapshot(tracker: Tracker) -> dict[str, Any]:
@@ -101,23 +173,21 @@ def snapshot(tracker: Tracker) -> dict[str, Any]:
     return found
 
 
-def test_upgrade_keeps_every_row_and_makes_old_tickets_searchable(url: str) -> None:
-    """From 0001 to HEAD: rows byte-identical, history replays, old text is found."""
-    assert upgrade(url, "0001") == "0001"
-    fill(url)
-    before_rows = dump(url)
-    store = SQLStore.from_url(url)
-    try:
-        before = snapshot(Tracker(store))
-    finally:
-        store.close()
-    assert sum(len(rows) for rows in before_rows.values()) > 30
+def read_back(url: str) -> dict[str, Any]:
+    with Tracker.from_url(url, create=False) as tracker:
+        return snapshot(tracker)
 
-    assert upgrade(url) == HEAD == "0003"
+
+def test_upgrade_keeps_every_row_and_makes_old_tickets_searchable(url: str, source: str) -> None:
+    """From 0001 to HEAD: rows byte-identical, history replays, old text is found."""
+    before_rows = at_revision(url, "0001", source)
+    before = read_back(source)
+
+    assert upgrade(url) == HEAD == "0004"
 
     after_rows = dump(url)
-    assert after_rows.pop("tk_ticket_references") == []
-    assert after_rows == before_rows
+    assert projected(after_rows, before_rows) == before_rows
+    assert after_rows == dump(source)
     with Tracker.from_url(url, create=False) as tracker:  # the schema check passes now
         after = snapshot(tracker)
         assert after == before
@@ -158,23 +228,17 @@ def test_upgrade_of_an_empty_0001_database(url: str) -> None:
         assert [h.ticket.key for h in tracker.search("printer")] == ["TK-1"]
 
 
-def test_upgrade_from_0002_keeps_every_row_and_adds_references(url: str) -> None:
-    """From 0002 to 0003: rows unchanged, references table empty, then references work."""
-    assert upgrade(url, "0002") == "0002"
-    fill(url)
-    before_rows = dump(url)
+def test_upgrade_from_0002_keeps_every_row_and_adds_references(url: str, source: str) -> None:
+    """From 0002 to HEAD: rows unchanged, references table empty, then references work."""
+    before_rows = at_revision(url, "0002", source)
     assert "tk_ticket_references" not in before_rows
-    store = SQLStore.from_url(url)
-    try:
-        before = snapshot(Tracker(store))
-    finally:
-        store.close()
+    before = read_back(source)
 
-    assert upgrade(url) == "0003"
+    assert upgrade(url) == HEAD
 
     after_rows = dump(url)
-    assert after_rows.pop("tk_ticket_references") == []
-    assert after_rows == before_rows
+    assert after_rows["tk_ticket_references"] == []
+    assert projected(after_rows, before_rows) == before_rows
     with Tracker.from_url(url, create=False) as tracker:
         assert snapshot(tracker) == before
         assert tracker.by_reference("crash:abc") is None
@@ -184,3 +248,43 @@ def test_upgrade_from_0002_keeps_every_row_and_adds_references(url: str) -> None
         with pytest.raises(DuplicateReference):
             tracker.open("Same crash", actor="crash", reference="crash:abc")
         assert tracker.open("Next", actor="bob").key == f"TK-{len(TICKETS) + 2}"
+
+
+def test_upgrade_from_0003_puts_every_ticket_in_the_default_tenant(url: str, source: str) -> None:
+    """From 0003 to 0004: every row kept, tenant 'default', nothing redacted, scoping works."""
+    before_rows = at_revision(url, "0003", source)
+    assert "tenant" not in before_rows["tk_tickets"][0]
+    assert "redacted_at" not in before_rows["tk_comments"][0]
+    assert "tk_access_denials" not in before_rows
+    before = read_back(source)
+
+    assert upgrade(url) == "0004"
+
+    after_rows = dump(url)
+    assert projected(after_rows, before_rows) == before_rows
+    assert len(after_rows["tk_tickets"]) == len(TICKETS)
+    assert {(r["tenant"], r["organisation"]) for r in after_rows["tk_tickets"]} == {
+        ("default", None)
+    }
+    assert {(r["redacted_at"], r["redacted_by"]) for r in after_rows["tk_comments"]} == {
+        (None, None)
+    }
+    assert after_rows["tk_access_denials"] == []
+    assert after_rows == dump(source)
+    with Tracker.from_url(url, create=False) as tracker:
+        after = snapshot(tracker)
+        assert after == before
+        assert {ticket.tenant for ticket, *_ in after.values()} == {"default"}
+        for ticket, history, *_ in after.values():
+            assert replay(history) == ticket
+        store = tracker.store
+        assert store.get_ticket("TK-1", tenant="default") == after["TK-1"][0]
+        assert store.get_ticket("TK-1", tenant="acme") is None
+        assert [t.key for t, _ in store.search("printer", limit=10, tenant="default")] == [
+            "TK-1",
+            "TK-2",
+        ]
+        assert store.search("printer", limit=10, tenant="acme") == []
+        acme = tracker.open("Acme's printer", actor="ann@acme.example", tenant="acme")
+        assert store.get_ticket(acme.key, tenant="acme") == acme
+        assert store.get_ticket(acme.key, tenant="default") is None

@@ -6,6 +6,7 @@ lives in ``ticketkit.storage.sql`` and needs the ``sql`` extra.
 
 from __future__ import annotations
 
+from .._access_log import Denial
 from ._protocol import Store, Transaction
 
-__all__ = ["Store", "Transaction"]
+__all__ = ["Denial", "Store", "Transaction"]

@@ -1,4 +1,14 @@
-"""What a store must do. A backend needs no base class, only these methods."""
+"""What a store must do. A backend needs no base class, only these methods.
+
+Tenants: every read takes keyword ``tenant``. ``None`` (the default) reads
+across all tenants, for trusted code such as the :class:`~ticketkit.Tracker`;
+with a tenant name, a ticket of another tenant, and everything that hangs off
+it (events, comments, attachments, references), is exactly as absent as one
+that does not exist: ``None`` or an empty list, never an error that tells the
+two apart. Queries and searches never return another tenant's tickets, whatever
+the cursor says. Ticket ids, keys and external references are unique per
+store, across tenants.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +17,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from .._access_log import Denial
 from .._events import Event
 from .._model import Attachment, Comment, Ticket
 from .._query import Page, Query
@@ -26,7 +37,7 @@ class Transaction(Protocol):
         """
         ...
 
-    def get_ticket(self, ref: int | str) -> Ticket | None:
+    def get_ticket(self, ref: int | str, *, tenant: str | None = None) -> Ticket | None:
         """The ticket with this id (``int``) or key (``str``), as this transaction sees it."""
         ...
 
@@ -61,43 +72,74 @@ class Transaction(Protocol):
         """
         ...
 
+    def update_comment(self, comment: Comment) -> None:
+        """Replace the ``body``, ``redacted_at`` and ``redacted_by`` of the stored comment.
+
+        For redaction: the comment with ``comment.id`` keeps its ticket, author,
+        time and ``internal`` flag, and the search index forgets the old body.
+        :class:`~ticketkit.NotFound` if there is no such comment on
+        ``comment.ticket_id``.
+        """
+        ...
+
+    def rewrite_event(self, event: Event) -> None:
+        """Replace the ``actor``, ``old``, ``new`` and ``data`` of the stored event ``event.id``.
+
+        Only for redaction and erasure of personal data; the event keeps its
+        ticket, version, type, time and field. :class:`~ticketkit.NotFound` if
+        there is no such event on ``event.ticket_id``.
+        """
+        ...
+
+    def add_denial(self, denial: Denial) -> Denial:
+        """Record a denied attempt; return it with its ``id``."""
+        ...
+
 
 @runtime_checkable
 class Store(Protocol):
-    """Keeps tickets, their events, comments and attachments."""
+    """Keeps tickets, their events, comments and attachments (see the module on ``tenant``)."""
 
     def transaction(self) -> AbstractContextManager[Transaction]:
         """Begin a unit of work; it commits when the ``with`` block ends normally."""
         ...
 
-    def get_ticket(self, ref: int | str) -> Ticket | None: ...
+    def get_ticket(self, ref: int | str, *, tenant: str | None = None) -> Ticket | None: ...
 
-    def ticket_for_reference(self, reference: str) -> Ticket | None:
+    def ticket_for_reference(self, reference: str, *, tenant: str | None = None) -> Ticket | None:
         """The ticket that was given this external reference, or ``None``.
 
         Exact match: ``"a"`` does not find the ticket of ``"A"``.
         """
         ...
 
-    def events(self, ticket_id: int, *, until: datetime | None = None) -> list[Event]:
+    def events(
+        self, ticket_id: int, *, until: datetime | None = None, tenant: str | None = None
+    ) -> list[Event]:
         """A ticket's events, oldest first; with ``until``, only those at or before it."""
         ...
 
-    def comments(self, ticket_id: int) -> list[Comment]:
+    def comments(self, ticket_id: int, *, tenant: str | None = None) -> list[Comment]:
         """A ticket's comments, oldest first."""
         ...
 
-    def attachments(self, ticket_id: int) -> list[Attachment]: ...
+    def attachments(self, ticket_id: int, *, tenant: str | None = None) -> list[Attachment]: ...
 
-    def get_attachment(self, attachment_id: int) -> Attachment | None: ...
+    def get_attachment(
+        self, attachment_id: int, *, tenant: str | None = None
+    ) -> Attachment | None: ...
 
-    def attachment_content(self, attachment_id: int) -> bytes | None: ...
+    def attachment_content(
+        self, attachment_id: int, *, tenant: str | None = None
+    ) -> bytes | None: ...
 
-    def query(self, query: Query) -> Page:
+    def query(self, query: Query, *, tenant: str | None = None) -> Page:
         """Run a query already checked by :func:`ticketkit.query.check_query`."""
         ...
 
-    def search(self, text: str, *, limit: int) -> list[tuple[Ticket, float]]:
+    def search(
+        self, text: str, *, limit: int, tenant: str | None = None
+    ) -> list[tuple[Ticket, float]]:
         """The tickets whose text best matches ``text``, with their scores, best first.
 
         ``text`` and ``limit`` were checked by the tracker (non-empty text,
@@ -109,7 +151,20 @@ class Store(Protocol):
         only within one result; ties go to the lower ticket id. The ranking must
         put a ticket that has the words in its title and description above one
         that mentions them once in a comment. Only committed writes are searched.
+        With ``tenant``, the ``limit`` best of that tenant's tickets.
         """
+        ...
+
+    def events_by_actor(self, actor: str, *, tenant: str | None = None) -> list[Event]:
+        """Every event ``actor`` recorded, on any ticket, oldest first (by id)."""
+        ...
+
+    def comments_by_author(self, author: str, *, tenant: str | None = None) -> list[Comment]:
+        """Every comment ``author`` wrote, on any ticket, oldest first (by id)."""
+        ...
+
+    def denials(self, *, tenant: str | None = None, limit: int = 100) -> list[Denial]:
+        """The latest ``limit`` denied attempts (of ``tenant``), newest first."""
         ...
 
     def close(self) -> None: ...

@@ -7,13 +7,14 @@ import heapq
 import math
 import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
 from attrs import evolve
 
-from .._errors import ConflictError, DuplicateReference
+from .._access_log import Denial, check_denials_limit
+from .._errors import ConflictError, DuplicateReference, NotFound
 from .._events import Event
 from .._model import Attachment, Comment, Ticket
 from .._query import Page, Query, cursor_of, encode_cursor, matches, sort_key
@@ -99,7 +100,21 @@ class _SearchIndex:
         for term in found:
             self._postings.setdefault(term, set()).add(comment.ticket_id)
 
-    def search(self, text: str, limit: int) -> list[tuple[int, float]]:
+    def remove_comment(self, comment: Comment) -> None:
+        """Forget the words of a comment's body (before it is replaced)."""
+        doc = self._docs[comment.ticket_id]
+        found = terms(comment.body)
+        doc.comments.subtract(found)
+        doc.comments = +doc.comments  # drop the words counted down to zero
+        doc.length -= len(found)
+        self._total -= len(found)
+        for term in set(found):
+            if not self._has(doc, term):
+                self._drop(term, comment.ticket_id)
+
+    def search(
+        self, text: str, limit: int, keep: Callable[[int], bool] | None = None
+    ) -> list[tuple[int, float]]:
         count = len(self._docs)
         scores: dict[int, float] = {}
         for term in {w.casefold() for w in words(text)}:
@@ -109,6 +124,8 @@ class _SearchIndex:
             idf = max(math.log((count - len(holders) + 0.5) / (len(holders) + 0.5)), 1e-6)
             average = self._total / count
             for ticket_id in holders:
+                if keep is not None and not keep(ticket_id):
+                    continue
                 doc = self._docs[ticket_id]
                 f = doc.frequency(term)
                 norm = _K1 * (1 - _B + _B * doc.length / average)
@@ -129,7 +146,14 @@ class _State:
         self.content: dict[int, bytes] = {}
         self.attachments_by_ticket: dict[int, list[int]] = {}
         self.references: dict[str, int] = {}  # external reference -> ticket id
-        self.last_ids: dict[str, int] = {"ticket": 0, "event": 0, "comment": 0, "attachment": 0}
+        self.denials: list[Denial] = []
+        self.last_ids: dict[str, int] = {
+            "ticket": 0,
+            "event": 0,
+            "comment": 0,
+            "attachment": 0,
+            "denial": 0,
+        }
         self.search = _SearchIndex()
 
 
@@ -145,6 +169,9 @@ class _MemoryTransaction:
         self._comments: list[Comment] = []
         self._attachments: list[tuple[Attachment, bytes]] = []
         self._references: dict[str, int] = {}
+        self._denials: list[Denial] = []
+        self._changed_comments: dict[int, Comment] = {}  # stored comments, by id
+        self._changed_events: dict[int, Event] = {}  # stored events, by id
         self._last_ids = dict(state.last_ids)
 
     def _next_id(self, kind: str) -> int:
@@ -159,13 +186,14 @@ class _MemoryTransaction:
         self._ids_by_key[ticket.key] = ticket.id
         return ticket
 
-    def get_ticket(self, ref: int | str) -> Ticket | None:
+    def get_ticket(self, ref: int | str, *, tenant: str | None = None) -> Ticket | None:
         if isinstance(ref, str):
             found = self._ids_by_key.get(ref, self._state.ids_by_key.get(ref))
             if found is None:
                 return None
             ref = found
-        return self._tickets.get(ref) or self._state.tickets.get(ref)
+        ticket = self._tickets.get(ref) or self._state.tickets.get(ref)
+        return ticket if ticket is None or tenant is None or ticket.tenant == tenant else None
 
     def update_ticket(self, ticket: Ticket, expected_version: int) -> None:
         current = self.get_ticket(ticket.id)
@@ -207,6 +235,58 @@ class _MemoryTransaction:
             )
         self._references[reference] = ticket_id
 
+    def update_comment(self, comment: Comment) -> None:
+        stored = self._changed_comments.get(comment.id)
+        if stored is None:
+            stored = next(
+                (c for c in self._comments if c.id == comment.id),
+                next(
+                    (
+                        c
+                        for c in self._state.comments.get(comment.ticket_id, ())
+                        if c.id == comment.id
+                    ),
+                    None,
+                ),
+            )
+        if stored is None or stored.ticket_id != comment.ticket_id:
+            raise NotFound(f"no comment with id {comment.id} on ticket {comment.ticket_key}")
+        new = evolve(
+            stored,
+            body=comment.body,
+            redacted_at=comment.redacted_at,
+            redacted_by=comment.redacted_by,
+        )
+        staged = [i for i, c in enumerate(self._comments) if c.id == comment.id]
+        if staged:
+            self._comments[staged[0]] = new
+        else:
+            self._changed_comments[comment.id] = new
+
+    def rewrite_event(self, event: Event) -> None:
+        stored = self._changed_events.get(event.id)
+        if stored is None:
+            stored = next(
+                (e for e in self._events if e.id == event.id),
+                next(
+                    (e for e in self._state.events.get(event.ticket_id, ()) if e.id == event.id),
+                    None,
+                ),
+            )
+        if stored is None or stored.ticket_id != event.ticket_id:
+            raise NotFound(f"no event with id {event.id} on ticket {event.ticket_key}")
+        new = evolve(stored, actor=event.actor, old=event.old, new=event.new, data=event.data)
+        staged = [i for i, e in enumerate(self._events) if e.id == event.id]
+        if staged:
+            self._events[staged[0]] = new
+        else:
+            self._changed_events[event.id] = new
+
+    def add_denial(self, denial: Denial) -> Denial:
+        stored = evolve(denial, id=self._next_id("denial"))
+        self._denials.append(stored)
+        return stored
+
     def _apply(self) -> None:
         state = self._state
         state.tickets.update(self._tickets)
@@ -224,6 +304,16 @@ class _MemoryTransaction:
             state.attachments[attachment.id] = attachment
             state.content[attachment.id] = content
             state.attachments_by_ticket.setdefault(attachment.ticket_id, []).append(attachment.id)
+        for new in self._changed_comments.values():
+            held = state.comments[new.ticket_id]
+            at = next(i for i, c in enumerate(held) if c.id == new.id)
+            state.search.remove_comment(held[at])
+            held[at] = new
+            state.search.add_comment(new)
+        for event in self._changed_events.values():
+            held_events = state.events[event.ticket_id]
+            held_events[next(i for i, e in enumerate(held_events) if e.id == event.id)] = event
+        state.denials.extend(self._denials)
         state.last_ids = self._last_ids
 
 
@@ -245,49 +335,72 @@ class MemoryStore:
             yield tx
             tx._apply()
 
-    def get_ticket(self, ref: int | str) -> Ticket | None:
+    def _ticket(self, ticket_id: int, tenant: str | None) -> Ticket | None:
+        """The ticket with this id if ``tenant`` may see it (call with the lock held)."""
+        ticket = self._state.tickets.get(ticket_id)
+        if ticket is None or (tenant is not None and ticket.tenant != tenant):
+            return None
+        return ticket
+
+    def get_ticket(self, ref: int | str, *, tenant: str | None = None) -> Ticket | None:
         with self._lock:
             if isinstance(ref, str):
                 found = self._state.ids_by_key.get(ref)
                 if found is None:
                     return None
                 ref = found
-            return self._state.tickets.get(ref)
+            return self._ticket(ref, tenant)
 
-    def ticket_for_reference(self, reference: str) -> Ticket | None:
+    def ticket_for_reference(self, reference: str, *, tenant: str | None = None) -> Ticket | None:
         with self._lock:
             found = self._state.references.get(reference)
-            return None if found is None else self._state.tickets.get(found)
+            return None if found is None else self._ticket(found, tenant)
 
-    def events(self, ticket_id: int, *, until: datetime | None = None) -> list[Event]:
+    def events(
+        self, ticket_id: int, *, until: datetime | None = None, tenant: str | None = None
+    ) -> list[Event]:
         with self._lock:
+            if tenant is not None and self._ticket(ticket_id, tenant) is None:
+                return []
             events = list(self._state.events.get(ticket_id, ()))
         if until is not None:
             events = [e for e in events if e.at <= until]
         return events
 
-    def comments(self, ticket_id: int) -> list[Comment]:
+    def comments(self, ticket_id: int, *, tenant: str | None = None) -> list[Comment]:
         with self._lock:
+            if tenant is not None and self._ticket(ticket_id, tenant) is None:
+                return []
             return list(self._state.comments.get(ticket_id, ()))
 
-    def attachments(self, ticket_id: int) -> list[Attachment]:
+    def attachments(self, ticket_id: int, *, tenant: str | None = None) -> list[Attachment]:
         with self._lock:
+            if tenant is not None and self._ticket(ticket_id, tenant) is None:
+                return []
             ids = self._state.attachments_by_ticket.get(ticket_id, ())
             return [self._state.attachments[i] for i in ids]
 
-    def get_attachment(self, attachment_id: int) -> Attachment | None:
+    def get_attachment(self, attachment_id: int, *, tenant: str | None = None) -> Attachment | None:
         with self._lock:
-            return self._state.attachments.get(attachment_id)
+            found = self._state.attachments.get(attachment_id)
+            if found is None or (
+                tenant is not None and self._ticket(found.ticket_id, tenant) is None
+            ):
+                return None
+            return found
 
-    def attachment_content(self, attachment_id: int) -> bytes | None:
+    def attachment_content(self, attachment_id: int, *, tenant: str | None = None) -> bytes | None:
         with self._lock:
+            if tenant is not None and self.get_attachment(attachment_id, tenant=tenant) is None:
+                return None
             return self._state.content.get(attachment_id)
 
-    def query(self, query: Query) -> Page:
+    def query(self, query: Query, *, tenant: str | None = None) -> Page:
         with self._lock:
             tickets = list(self._state.tickets.values())
         hits = sorted(
-            (t for t in tickets if matches(t, query)), key=lambda t: sort_key(t, query.order_by)
+            (t for t in tickets if (tenant is None or t.tenant == tenant) and matches(t, query)),
+            key=lambda t: sort_key(t, query.order_by),
         )
         after = cursor_of(query)
         start = (
@@ -299,10 +412,43 @@ class MemoryStore:
         more = start + query.limit < len(hits)
         return Page(items, encode_cursor(query, items[-1]) if more and items else None)
 
-    def search(self, text: str, *, limit: int) -> list[tuple[Ticket, float]]:
+    def search(
+        self, text: str, *, limit: int, tenant: str | None = None
+    ) -> list[tuple[Ticket, float]]:
         with self._lock:
-            found = self._state.search.search(text, limit)
-            return [(self._state.tickets[i], score) for i, score in found]
+            tickets = self._state.tickets
+            keep = None if tenant is None else (lambda i: tickets[i].tenant == tenant)
+            found = self._state.search.search(text, limit, keep)
+            return [(tickets[i], score) for i, score in found]
+
+    def events_by_actor(self, actor: str, *, tenant: str | None = None) -> list[Event]:
+        with self._lock:
+            found = [
+                e
+                for ticket_id, events in self._state.events.items()
+                if self._ticket(ticket_id, tenant) is not None
+                for e in events
+                if e.actor == actor
+            ]
+        return sorted(found, key=lambda e: e.id)
+
+    def comments_by_author(self, author: str, *, tenant: str | None = None) -> list[Comment]:
+        with self._lock:
+            found = [
+                c
+                for ticket_id, comments in self._state.comments.items()
+                if self._ticket(ticket_id, tenant) is not None
+                for c in comments
+                if c.author == author
+            ]
+        return sorted(found, key=lambda c: c.id)
+
+    def denials(self, *, tenant: str | None = None, limit: int = 100) -> list[Denial]:
+        limit = check_denials_limit(limit)
+        with self._lock:
+            held = self._state.denials
+            found = [d for d in reversed(held) if tenant is None or d.tenant == tenant]
+        return found[:limit]
 
     def close(self) -> None:
         """Nothing to release; present so every store can be closed alike."""

@@ -116,6 +116,9 @@ def _compare(column: Any, op: Op, value: Any) -> ColumnElement[bool]:
 
 
 def _condition(cond: Condition, types: dict[str, FieldType]) -> ColumnElement[bool]:
+    if cond.op is Op.ANY:
+        inner = [_condition(c, types) for c in cond.value]
+        return or_(*inner) if inner else false()
     if cond.field.startswith("fields."):
         return _field_condition(cond, types.get(cond.field[7:]))
     op, value = cond.op, cond.value
@@ -172,8 +175,15 @@ def _equal(column: Any, value: Any) -> ColumnElement[bool]:
     return column.is_(None) if value is None else column == value  # type: ignore[no-any-return]
 
 
-def compile_query(query: Query, columns: Sequence[ColumnElement[Any]] | None = None) -> Select[Any]:
+def compile_query(
+    query: Query,
+    columns: Sequence[ColumnElement[Any]] | None = None,
+    tenant: str | None = None,
+) -> Select[Any]:
     """``SELECT`` the matching tickets in order, one more than a page (to see if more follow).
+
+    With ``tenant``, the statement keeps to that tenant's tickets (a bound
+    ``tenant = ?`` beside the query's own conditions, cursor included).
 
     The same query (``Query`` is immutable) gets the same ``Select`` object back
     from a small cache, which spares building it and lets SQLAlchemy's statement
@@ -182,27 +192,38 @@ def compile_query(query: Query, columns: Sequence[ColumnElement[Any]] | None = N
     cols = tuple(columns) if columns is not None else None
     # Equal values of different types (1, True, Decimal(1)) may need different
     # columns, so the types are part of the key.
-    kinds = tuple(
-        tuple(map(type, c.value)) if isinstance(c.value, tuple) else type(c.value)
-        for c in query.conditions
-    )
+    kinds = tuple(_kinds(c) for c in query.conditions)
     try:
-        return _cached_query(query, kinds, cols)
+        return _cached_query(query, kinds, cols, tenant)
     except TypeError:  # a value that cannot be hashed: build the statement afresh
-        return _build_query(query, cols)
+        return _build_query(query, cols, tenant)
+
+
+def _kinds(cond: Condition) -> Any:
+    """The types of a condition's values (those inside ``any`` too), for the cache key."""
+    if cond.op is Op.ANY:
+        return tuple(_kinds(c) for c in cond.value)
+    value = cond.value
+    return tuple(map(type, value)) if isinstance(value, tuple) else type(value)
 
 
 @functools.lru_cache(maxsize=256)
 def _cached_query(
-    query: Query, kinds: tuple[Any, ...], columns: tuple[ColumnElement[Any], ...] | None
+    query: Query,
+    kinds: tuple[Any, ...],
+    columns: tuple[ColumnElement[Any], ...] | None,
+    tenant: str | None,
 ) -> Select[Any]:
-    return _build_query(query, columns)
+    return _build_query(query, columns, tenant)
 
 
-def _build_query(query: Query, columns: Sequence[ColumnElement[Any]] | None) -> Select[Any]:
+def _build_query(
+    query: Query, columns: Sequence[ColumnElement[Any]] | None, tenant: str | None
+) -> Select[Any]:
     types = dict(query.field_types)
     stmt = select(*(columns or tickets.c))
-    where: list[ColumnElement[bool]] = [_condition(c, types) for c in query.conditions]
+    where: list[ColumnElement[bool]] = [] if tenant is None else [tickets.c.tenant == tenant]
+    where.extend(_condition(c, types) for c in query.conditions)
     if query.text is not None:
         where.append(
             or_(

@@ -31,7 +31,10 @@ from ..._values import decode
 from . import _rows as rows
 from ._engine import storage_error
 
-__all__ = ["DriverReads", "event_from_driver", "ticket_from_driver"]
+__all__ = ["BIND_ORDER", "DriverReads", "event_from_driver", "ticket_from_driver"]
+
+#: The bound parameters :meth:`DriverReads.all` fills, in the order it takes their values.
+BIND_ORDER = ("b_ref", "b_tenant")
 
 
 _SHAPES = 256  # compiled query shapes kept per engine
@@ -63,8 +66,12 @@ class DriverReads:
         sql = self._sql.get(stmt)
         if sql is None:
             compiled = stmt.compile(dialect=self._engine.dialect)
-            if compiled.positiontup is None or len(compiled.positiontup) != 1:
-                raise AssertionError(f"expected one positional parameter in {compiled}")
+            names = tuple(compiled.positiontup or ())
+            if not names or names != BIND_ORDER[: len(names)]:
+                raise AssertionError(
+                    f"expected positional parameters {BIND_ORDER} (or the first of them) in "
+                    f"that order in {compiled}, got {names}"
+                )
             sql = self._sql[stmt] = str(compiled)
         return sql
 
@@ -81,18 +88,21 @@ class DriverReads:
         return local.connection.dbapi_connection
 
     def all(
-        self, stmt: Select[Any], value: int | str, within: Connection | None = None
+        self, stmt: Select[Any], values: tuple[Any, ...], within: Connection | None = None
     ) -> list[Sequence[Any]]:
-        """The rows ``stmt`` returns for its one bound parameter set to ``value``.
+        """The rows ``stmt`` returns for its bound parameters set to ``values``.
 
-        On this thread's kept connection, or inside the transaction of ``within``.
+        ``values`` go to the parameters of :data:`BIND_ORDER`, in that order
+        (``b_ref`` and, for a read scoped to a tenant, ``b_tenant``); they are
+        plain ints and strings, which need no bind processing. On this thread's
+        kept connection, or inside the transaction of ``within``.
         """
         sql = self._text(stmt)
         driver: Any = self._driver() if within is None else within.connection.dbapi_connection
         try:
-            found: list[Sequence[Any]] = driver.execute(sql, (value,)).fetchall()
+            found: list[Sequence[Any]] = driver.execute(sql, values).fetchall()
         except self._engine.dialect.loaded_dbapi.Error as exc:
-            wrapped = self._wrap(exc, sql, (value,))
+            wrapped = self._wrap(exc, sql, values)
             raise storage_error(wrapped, self._where) from wrapped
         return found
 
@@ -216,6 +226,8 @@ def ticket_from_driver(row: Sequence[Any]) -> Ticket:
         links,
         merged_into,
         resolved_at,
+        tenant,
+        organisation,
     ) = row
     created_at = _parse_moment(created + "+00:00")
     return Ticket(
@@ -240,6 +252,8 @@ def ticket_from_driver(row: Sequence[Any]) -> Ticket:
         _NO_NAMES if links == "[]" else decode("links", _loads(links)),
         merged_into,
         None if resolved_at is None else _parse_moment(resolved_at + "+00:00"),
+        tenant,
+        organisation,
     )
 
 

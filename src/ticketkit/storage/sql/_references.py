@@ -33,6 +33,7 @@ _TICKET_BY_REFERENCE = (
     .join_from(tickets, ticket_references, ticket_references.c.ticket_id == tickets.c.id)
     .where(ticket_references.c.reference == bindparam("b_reference"))
 )
+_TICKET_BY_REFERENCE_IN = _TICKET_BY_REFERENCE.where(tickets.c.tenant == bindparam("b_tenant"))
 
 # SQLite's extended result codes for a violated primary key or unique constraint.
 _SQLITE_DUPLICATE = (1555, 2067)  # SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_CONSTRAINT_UNIQUE
@@ -75,6 +76,14 @@ def add_reference(conn: Connection, ticket_id: int, reference: str) -> None:
         ) from exc
 
 
-def ticket_for_reference(conn: Connection, reference: str) -> Ticket | None:
-    row = conn.execute(_TICKET_BY_REFERENCE, {"b_reference": reference}).first()
+def ticket_for_reference(
+    conn: Connection, reference: str, tenant: str | None = None
+) -> Ticket | None:
+    """The ticket holding ``reference`` (of ``tenant`` only, when given), or ``None``."""
+    if tenant is None:
+        row = conn.execute(_TICKET_BY_REFERENCE, {"b_reference": reference}).first()
+    else:
+        row = conn.execute(
+            _TICKET_BY_REFERENCE_IN, {"b_reference": reference, "b_tenant": tenant}
+        ).first()
     return None if row is None else rows.ticket_from_tuple(row)

@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from ..._access_log import Denial
 from ..._events import Event, EventType
 from ..._fields import FieldValue
 from ..._model import Attachment, Comment, Ticket
@@ -19,6 +20,9 @@ __all__ = [
     "TICKET_COLUMNS",
     "attachment_from_row",
     "comment_from_row",
+    "comment_row",
+    "denial_from_row",
+    "denial_row",
     "event_from_row",
     "event_from_tuple",
     "event_row",
@@ -53,6 +57,8 @@ def ticket_row(ticket: Ticket) -> dict[str, Any]:
         "updated": ticket.updated,
         "resolved_at": ticket.resolved_at,
         "version": ticket.version,
+        "tenant": ticket.tenant,
+        "organisation": ticket.organisation,
     }
 
 
@@ -79,6 +85,8 @@ TICKET_COLUMNS = (
     "links",
     "merged_into",
     "resolved_at",
+    "tenant",
+    "organisation",
 )
 
 _PRIORITY: dict[Any, Priority] = {p.value: p for p in Priority}
@@ -130,6 +138,8 @@ def ticket_from_tuple(row: Sequence[Any]) -> Ticket:
         links,
         merged_into,
         resolved_at,
+        tenant,
+        organisation,
     ) = row
     return Ticket(
         id_,
@@ -153,6 +163,8 @@ def ticket_from_tuple(row: Sequence[Any]) -> Ticket:
         decode("links", links) if links else _NO_NAMES,
         merged_into,
         resolved_at,
+        tenant,
+        organisation,
     )
 
 
@@ -255,6 +267,47 @@ def comment_from_row(row: Mapping[Any, Any]) -> Comment:
         body=row["body"],
         created=row["created"],
         internal=bool(row["internal"]),
+        redacted_at=row["redacted_at"],
+        redacted_by=row["redacted_by"],
+    )
+
+
+def comment_row(comment: Comment) -> dict[str, Any]:
+    """The values of a new comment's row (all but the id)."""
+    return {
+        "ticket_id": comment.ticket_id,
+        "ticket_key": comment.ticket_key,
+        "author": comment.author,
+        "body": comment.body,
+        "internal": comment.internal,
+        "created": comment.created,
+        "redacted_at": comment.redacted_at,
+        "redacted_by": comment.redacted_by,
+    }
+
+
+def denial_row(denial: Denial) -> dict[str, Any]:
+    return {
+        "at": denial.at,
+        "principal": denial.principal,
+        "role": str(denial.role),
+        "tenant": denial.tenant,
+        "permission": str(denial.permission),
+        "target": denial.target,
+        "reason": denial.reason,
+    }
+
+
+def denial_from_row(row: Mapping[Any, Any]) -> Denial:
+    return Denial(
+        at=row["at"],
+        principal=row["principal"],
+        role=row["role"],
+        tenant=row["tenant"],
+        permission=row["permission"],
+        target=row["target"],
+        reason=row["reason"],
+        id=row["id"],
     )
 
 

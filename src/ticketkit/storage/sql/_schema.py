@@ -12,11 +12,13 @@ from sqlalchemy import (
     MetaData,
     SmallInteger,
     Table,
+    text,
 )
 
 from ._types import Blob, Id, JSONText, LongText, Name, Number, UTCDateTime
 
 __all__ = [
+    "access_denials",
     "attachment_content",
     "attachments",
     "comments",
@@ -74,12 +76,17 @@ tickets = Table(
     Column("updated", UTCDateTime, nullable=False),
     Column("resolved_at", UTCDateTime, nullable=True),
     Column("version", Integer, nullable=False),
+    # The tenant a ticket belongs to; every scoped read filters on it.
+    Column("tenant", Name(), nullable=False, server_default=text("'default'")),
+    Column("organisation", Name(), nullable=True),
     Index(None, "status"),
     Index(None, "assignee"),
     Index(None, "priority"),
     Index(None, "queue"),
     Index(None, "updated"),
     Index(None, "created"),
+    Index(None, "tenant", "id"),
+    Index(None, "tenant", "status"),
 )
 
 
@@ -159,6 +166,7 @@ events = Table(
     Column("data", JSONText, nullable=False),
     Index(None, "ticket_id", "id"),
     Index(None, "at"),
+    Index(None, "actor", "id"),  # a person's events, for erasure and export
 )
 
 comments = Table(
@@ -171,7 +179,10 @@ comments = Table(
     Column("body", LongText(), nullable=False),
     Column("internal", Boolean, nullable=False),
     Column("created", UTCDateTime, nullable=False),
+    Column("redacted_at", UTCDateTime, nullable=True),
+    Column("redacted_by", Name(), nullable=True),
     Index(None, "ticket_id", "id"),
+    Index(None, "author", "id"),  # a person's comments, for erasure and export
 )
 
 attachments = Table(
@@ -199,4 +210,19 @@ attachment_content = Table(
         primary_key=True,
     ),
     Column("content", Blob, nullable=False),
+)
+
+# Denied attempts (ticketkit._access_log.Denial), newest first per tenant.
+access_denials = Table(
+    "tk_access_denials",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("principal", Name(), nullable=False),
+    Column("role", Name(), nullable=False),
+    Column("tenant", Name(), nullable=False),
+    Column("permission", Name(), nullable=False),
+    Column("target", Name(), nullable=True),
+    Column("reason", LongText(), nullable=False),
+    Index(None, "tenant", "id"),
 )

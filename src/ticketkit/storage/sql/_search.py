@@ -124,74 +124,99 @@ def include_name(name: str | None, type_: str, parent_names: dict[str, Any]) -> 
     return True
 
 
-def _sqlite(found: list[str], limit: int) -> TextClause:
+# With a tenant, each ranking keeps to its tickets before the limit is applied.
+_OF_TENANT = "SELECT id FROM tk_tickets WHERE tenant = :tenant"
+
+
+def _scoped(clause: TextClause, tenant: str | None) -> TextClause:
+    return clause if tenant is None else clause.bindparams(tenant=tenant)
+
+
+def _sqlite(found: list[str], limit: int, tenant: str | None) -> TextClause:
     # Each word becomes an FTS5 string ("…", inner quotes doubled): never an operator,
     # a column filter or a prefix query. Any word may match.
     query = " OR ".join('"' + w.replace('"', '""') + '"' for w in found)
-    return text(
+    scope = "" if tenant is None else f" AND rowid IN ({_OF_TENANT})"
+    clause = text(
         f"SELECT rowid AS ticket_id, -{SQLITE_RANK} AS score FROM tk_search "
-        f"WHERE tk_search MATCH :query ORDER BY {SQLITE_RANK}, rowid LIMIT :limit"
+        f"WHERE tk_search MATCH :query{scope} ORDER BY {SQLITE_RANK}, rowid LIMIT :limit"
     ).bindparams(query=query, limit=limit)
+    return _scoped(clause, tenant)
 
 
-def _postgresql(found: list[str], limit: int) -> TextClause:
+def _postgresql(found: list[str], limit: int, tenant: str | None) -> TextClause:
     # plainto_tsquery reads no operators; || joins the words with OR.
     names = [f"word{i}" for i in range(len(found))]
     query = "(" + " || ".join(f"plainto_tsquery('simple'::regconfig, :{n})" for n in names) + ")"
-    return text(
+    ticket_scope = "" if tenant is None else " AND tenant = :tenant"
+    comment_scope = "" if tenant is None else f" AND ticket_id IN ({_OF_TENANT})"
+    clause = text(
         "SELECT ticket_id, sum(score) AS score FROM ("
         f"SELECT id AS ticket_id, ts_rank({PG_TICKET_VECTOR}, {query}) AS score "
-        f"FROM tk_tickets WHERE {PG_TICKET_VECTOR} @@ {query} "
+        f"FROM tk_tickets WHERE {PG_TICKET_VECTOR} @@ {query}{ticket_scope} "
         "UNION ALL "
         f"SELECT ticket_id, ts_rank({PG_COMMENT_VECTOR}, {query}) AS score "
-        f"FROM tk_comments WHERE {PG_COMMENT_VECTOR} @@ {query}"
+        f"FROM tk_comments WHERE {PG_COMMENT_VECTOR} @@ {query}{comment_scope}"
         ") AS hits GROUP BY ticket_id ORDER BY score DESC, ticket_id LIMIT :limit"
     ).bindparams(limit=limit, **dict(zip(names, found, strict=True)))
+    return _scoped(clause, tenant)
 
 
-def _mysql(found: list[str], limit: int) -> TextClause:
+def _mysql(found: list[str], limit: int, tenant: str | None) -> TextClause:
     # title_folded and description_folded hold Python's casefold(); search_body holds
     # the server's LOWER(body), so the comments' words are lowered by the server too.
     mode = "IN NATURAL LANGUAGE MODE"
     ticket_match = f"MATCH (title_folded, description_folded) AGAINST (:folded {mode})"
     comment_match = f"MATCH (search_body) AGAINST (LOWER(:typed) {mode})"
-    return text(
+    ticket_scope = "" if tenant is None else " AND tenant = :tenant"
+    comment_scope = "" if tenant is None else f" AND ticket_id IN ({_OF_TENANT})"
+    clause = text(
         "SELECT ticket_id, SUM(score) AS score FROM ("
-        f"SELECT id AS ticket_id, {ticket_match} AS score FROM tk_tickets WHERE {ticket_match} "
+        f"SELECT id AS ticket_id, {ticket_match} AS score FROM tk_tickets "
+        f"WHERE {ticket_match}{ticket_scope} "
         "UNION ALL "
         f"SELECT ticket_id, {MYSQL_COMMENT_WEIGHT} * {comment_match} AS score "
-        f"FROM tk_comments WHERE {comment_match}"
+        f"FROM tk_comments WHERE {comment_match}{comment_scope}"
         ") AS hits GROUP BY ticket_id ORDER BY score DESC, ticket_id LIMIT :limit"
     ).bindparams(folded=" ".join(w.casefold() for w in found), typed=" ".join(found), limit=limit)
+    return _scoped(clause, tenant)
 
 
 _RANKERS = {"sqlite": _sqlite, "postgresql": _postgresql, "mysql": _mysql, "mariadb": _mysql}
 
 
-def ranked(dialect: str, text_: str, limit: int) -> TextualSelect | None:
-    """The ``(ticket_id, score)`` rows that match, best first; ``None`` without words."""
+def ranked(dialect: str, text_: str, limit: int, tenant: str | None = None) -> TextualSelect | None:
+    """The ``(ticket_id, score)`` rows that match, best first; ``None`` without words.
+
+    With ``tenant``, only that tenant's tickets are ranked (and counted in ``limit``).
+    """
     found = words(text_)
     if not found:
         return None
-    return _RANKERS[dialect](found, limit).columns(ticket_id=Integer, score=Float)
+    return _RANKERS[dialect](found, limit, tenant).columns(ticket_id=Integer, score=Float)
 
 
-def search_statement(dialect: str, text_: str, limit: int) -> Select[Any] | None:
+def search_statement(
+    dialect: str, text_: str, limit: int, tenant: str | None = None
+) -> Select[Any] | None:
     """The tickets that match with their scores, best first (``None`` without words)."""
-    hits = ranked(dialect, text_, limit)
+    hits = ranked(dialect, text_, limit, tenant)
     if hits is None:
         return None
     found = hits.subquery("ranked")
-    return (
+    stmt = (
         select(tickets, found.c.score)
         .join(found, tickets.c.id == found.c.ticket_id)
         .order_by(found.c.score.desc(), tickets.c.id)
     )
+    return stmt if tenant is None else stmt.where(tickets.c.tenant == tenant)
 
 
-def search(conn: Connection, text_: str, limit: int) -> list[tuple[Ticket, float]]:
+def search(
+    conn: Connection, text_: str, limit: int, tenant: str | None = None
+) -> list[tuple[Ticket, float]]:
     """Run a search on ``conn``; see :meth:`ticketkit.storage.Store.search`."""
-    stmt = search_statement(conn.dialect.name, text_, limit)
+    stmt = search_statement(conn.dialect.name, text_, limit, tenant)
     if stmt is None:
         return []
     return [

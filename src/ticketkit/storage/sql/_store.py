@@ -15,6 +15,7 @@ from sqlalchemy import (
     Connection,
     CursorResult,
     Engine,
+    Select,
     Table,
     bindparam,
     delete,
@@ -30,7 +31,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.types import NullType
 
-from ..._errors import ConflictError
+from ..._access_log import Denial, check_denials_limit
+from ..._errors import ConflictError, NotFound
 from ..._events import Event
 from ..._model import Attachment, Comment, Ticket
 from ..._query import Page, Query, encode_cursor
@@ -41,6 +43,7 @@ from ._driver_reads import DriverReads, event_from_driver, ticket_from_driver
 from ._engine import Durability, begin_write, make_engine, owns_transactions, translate_errors
 from ._prepared import Prepared
 from ._schema import (
+    access_denials,
     attachment_content,
     attachments,
     comments,
@@ -95,6 +98,10 @@ _TICKET_COLUMNS = tuple(tickets.c[name] for name in rows.TICKET_COLUMNS)
 _DRIVER_TICKET_COLUMNS = tuple(type_coerce(c, NullType()).label(c.name) for c in _TICKET_COLUMNS)
 _TICKET_BY_ID = select(*_TICKET_COLUMNS).where(tickets.c.id == bindparam("b_ref"))
 _TICKET_BY_KEY = select(*_TICKET_COLUMNS).where(tickets.c.key == bindparam("b_ref"))
+# Reads scoped to a tenant carry the condition in the statement itself: "_IN" a tenant.
+_OF_TENANT = tickets.c.tenant == bindparam("b_tenant")
+_TICKET_BY_ID_IN = _TICKET_BY_ID.where(_OF_TENANT)
+_TICKET_BY_KEY_IN = _TICKET_BY_KEY.where(_OF_TENANT)
 _UPDATE_TICKET = update(tickets).where(
     tickets.c.id == bindparam("b_id"), tickets.c.version == bindparam("b_version")
 )
@@ -102,10 +109,74 @@ _EVENTS = select(*(events.c[name] for name in rows.EVENT_COLUMNS)).order_by(even
 _EVENTS_BY_ID = _EVENTS.where(events.c.ticket_id == bindparam("b_ref"))
 _EVENTS_UNTIL = _EVENTS_BY_ID.where(events.c.at <= bindparam("b_until"))
 # By the ticket's unique key, through its id: tk_events has no index on ticket_key.
-_EVENTS_BY_KEY = _EVENTS.join_from(events, tickets, tickets.c.id == events.c.ticket_id).where(
-    tickets.c.key == bindparam("b_ref")
+_EVENTS_OF_TICKETS = _EVENTS.join_from(events, tickets, tickets.c.id == events.c.ticket_id)
+_EVENTS_BY_KEY = _EVENTS_OF_TICKETS.where(tickets.c.key == bindparam("b_ref"))
+_EVENTS_BY_KEY_IN = _EVENTS_BY_KEY.where(_OF_TENANT)
+_EVENTS_BY_ID_IN = _EVENTS_OF_TICKETS.where(events.c.ticket_id == bindparam("b_ref"), _OF_TENANT)
+_EVENTS_UNTIL_IN = _EVENTS_BY_ID_IN.where(events.c.at <= bindparam("b_until"))
+_EVENTS_BY_ACTOR = _EVENTS.where(events.c.actor == bindparam("b_ref"))
+_EVENTS_BY_ACTOR_IN = _EVENTS_OF_TICKETS.where(events.c.actor == bindparam("b_ref"), _OF_TENANT)
+
+
+def _of_ticket(table: Table) -> Any:
+    """``table``'s rows joined to their ticket, for the tenant condition."""
+    return table.join(tickets, tickets.c.id == table.c.ticket_id)
+
+
+_COMMENTS = select(comments).order_by(comments.c.id)
+_COMMENTS_BY_TICKET = _COMMENTS.where(comments.c.ticket_id == bindparam("b_ref"))
+_COMMENTS_BY_AUTHOR = _COMMENTS.where(comments.c.author == bindparam("b_ref"))
+_COMMENTS_IN = _COMMENTS.select_from(_of_ticket(comments)).where(_OF_TENANT)
+_COMMENTS_BY_TICKET_IN = _COMMENTS_IN.where(comments.c.ticket_id == bindparam("b_ref"))
+_COMMENTS_BY_AUTHOR_IN = _COMMENTS_IN.where(comments.c.author == bindparam("b_ref"))
+_ATTACHMENTS = select(attachments).order_by(attachments.c.id)
+_ATTACHMENTS_IN = _ATTACHMENTS.select_from(_of_ticket(attachments)).where(_OF_TENANT)
+_ATTACHMENTS_BY_TICKET = _ATTACHMENTS.where(attachments.c.ticket_id == bindparam("b_ref"))
+_ATTACHMENTS_BY_TICKET_IN = _ATTACHMENTS_IN.where(attachments.c.ticket_id == bindparam("b_ref"))
+_ATTACHMENT = _ATTACHMENTS.where(attachments.c.id == bindparam("b_ref"))
+_ATTACHMENT_IN = _ATTACHMENTS_IN.where(attachments.c.id == bindparam("b_ref"))
+_CONTENT = select(attachment_content.c.content).where(
+    attachment_content.c.attachment_id == bindparam("b_ref")
 )
+_CONTENT_IN = _CONTENT.select_from(
+    attachment_content.join(
+        attachments, attachments.c.id == attachment_content.c.attachment_id
+    ).join(tickets, tickets.c.id == attachments.c.ticket_id)
+).where(_OF_TENANT)
+_UPDATE_COMMENT = (
+    update(comments)
+    .where(comments.c.id == bindparam("b_id"), comments.c.ticket_id == bindparam("b_ticket_id"))
+    .values(
+        body=bindparam("b_body"),
+        redacted_at=bindparam("b_redacted_at"),
+        redacted_by=bindparam("b_redacted_by"),
+    )
+)
+_REWRITE_EVENT = (
+    update(events)
+    .where(events.c.id == bindparam("b_id"), events.c.ticket_id == bindparam("b_ticket_id"))
+    .values(
+        actor=bindparam("b_actor"),
+        old=bindparam("b_old", type_=events.c.old.type),
+        new=bindparam("b_new", type_=events.c.new.type),
+        data=bindparam("b_data", type_=events.c.data.type),
+    )
+)
+_DENIALS = select(access_denials).order_by(access_denials.c.id.desc()).limit(bindparam("b_limit"))
+_DENIALS_IN = _DENIALS.where(access_denials.c.tenant == bindparam("b_tenant"))
+
+
+def _scope(ref: Any, tenant: str | None) -> dict[str, Any]:
+    return {"b_ref": ref} if tenant is None else {"b_ref": ref, "b_tenant": tenant}
+
+
 _DELETE_SIDE = {t: delete(t).where(t.c.ticket_id == bindparam("b_ticket_id")) for t in _SIDE_TABLES}
+
+
+def _ticket_statement(ref: int | str, tenant: str | None) -> Select[Any]:
+    if isinstance(ref, str):
+        return _TICKET_BY_KEY if tenant is None else _TICKET_BY_KEY_IN
+    return _TICKET_BY_ID if tenant is None else _TICKET_BY_ID_IN
 
 
 @attrs_frozen
@@ -186,15 +257,16 @@ class SQLTransaction:
         self._seen[ticket.id] = ticket
         return ticket
 
-    def get_ticket(self, ref: int | str) -> Ticket | None:
-        stmt = _TICKET_BY_KEY if isinstance(ref, str) else _TICKET_BY_ID
+    def get_ticket(self, ref: int | str, *, tenant: str | None = None) -> Ticket | None:
+        stmt = _ticket_statement(ref, tenant)
         if self._driver is not None:
-            found = self._driver.all(stmt, ref, within=self._conn)
+            values = (ref,) if tenant is None else (ref, tenant)
+            found = self._driver.all(stmt, values, within=self._conn)
             if not found:
                 return None
             ticket = ticket_from_driver(found[0])
         else:
-            row = self._conn.execute(stmt, {"b_ref": ref}).first()
+            row = self._conn.execute(stmt, _scope(ref, tenant)).first()
             if row is None:
                 return None
             ticket = rows.ticket_from_tuple(row)
@@ -254,16 +326,42 @@ class SQLTransaction:
         return stored
 
     def add_comment(self, comment: Comment) -> Comment:
-        values = {
-            "ticket_id": comment.ticket_id,
-            "ticket_key": comment.ticket_key,
-            "author": comment.author,
-            "body": comment.body,
-            "internal": comment.internal,
-            "created": comment.created,
-        }
-        result = self._conn.execute(insert(comments), values)
+        result = self._conn.execute(insert(comments), rows.comment_row(comment))
         return evolve(comment, id=_new_id(result))
+
+    def update_comment(self, comment: Comment) -> None:
+        """Replace a comment's body and redaction marks; the search index follows by itself."""
+        result = self._conn.execute(
+            _UPDATE_COMMENT,
+            {
+                "b_id": comment.id,
+                "b_ticket_id": comment.ticket_id,
+                "b_body": comment.body,
+                "b_redacted_at": comment.redacted_at,
+                "b_redacted_by": comment.redacted_by,
+            },
+        )
+        if result.rowcount != 1:
+            raise NotFound(f"no comment with id {comment.id} on ticket {comment.ticket_key}")
+
+    def rewrite_event(self, event: Event) -> None:
+        result = self._conn.execute(
+            _REWRITE_EVENT,
+            {
+                "b_id": event.id,
+                "b_ticket_id": event.ticket_id,
+                "b_actor": event.actor,
+                "b_old": event.old,
+                "b_new": event.new,
+                "b_data": dict(event.data),
+            },
+        )
+        if result.rowcount != 1:
+            raise NotFound(f"no event with id {event.id} on ticket {event.ticket_key}")
+
+    def add_denial(self, denial: Denial) -> Denial:
+        result = self._conn.execute(insert(access_denials), rows.denial_row(denial))
+        return evolve(denial, id=_new_id(result))
 
     def add_attachment(self, attachment: Attachment, content: bytes) -> Attachment:
         values = {
@@ -374,17 +472,7 @@ class SQLTransaction:
         """Like :meth:`add_comment` for each comment, in one ``executemany`` where possible."""
         if not new_comments:
             return []
-        params = [
-            {
-                "ticket_id": c.ticket_id,
-                "ticket_key": c.ticket_key,
-                "author": c.author,
-                "body": c.body,
-                "internal": c.internal,
-                "created": c.created,
-            }
-            for c in new_comments
-        ]
+        params = [rows.comment_row(c) for c in new_comments]
         ids = self._insert_returning_ids(comments, params)
         return [evolve(c, id=i) for c, i in zip(new_comments, ids, strict=True)]
 
@@ -495,77 +583,93 @@ class SQLStore:
     def _read(self) -> AbstractContextManager[Connection]:
         return self._connect(write=False)
 
-    def get_ticket(self, ref: int | str) -> Ticket | None:
-        stmt = _TICKET_BY_KEY if isinstance(ref, str) else _TICKET_BY_ID
+    def get_ticket(self, ref: int | str, *, tenant: str | None = None) -> Ticket | None:
+        stmt = _ticket_statement(ref, tenant)
         if self._driver is not None:
-            found = self._driver.all(stmt, ref)
+            found = self._driver.all(stmt, (ref,) if tenant is None else (ref, tenant))
             return ticket_from_driver(found[0]) if found else None
         with self._read() as conn:
-            row = conn.execute(stmt, {"b_ref": ref}).first()
+            row = conn.execute(stmt, _scope(ref, tenant)).first()
         return None if row is None else rows.ticket_from_tuple(row)
 
-    def ticket_for_reference(self, reference: str) -> Ticket | None:
+    def ticket_for_reference(self, reference: str, *, tenant: str | None = None) -> Ticket | None:
         with self._read() as conn:
-            return _references.ticket_for_reference(conn, reference)
+            return _references.ticket_for_reference(conn, reference, tenant)
 
-    def events(self, ticket_id: int, *, until: datetime | None = None) -> list[Event]:
+    def events(
+        self, ticket_id: int, *, until: datetime | None = None, tenant: str | None = None
+    ) -> list[Event]:
         if until is None and self._driver is not None:
-            return [event_from_driver(r) for r in self._driver.all(_EVENTS_BY_ID, ticket_id)]
-        params: dict[str, Any] = {"b_ref": ticket_id}
+            if tenant is None:
+                found = self._driver.all(_EVENTS_BY_ID, (ticket_id,))
+            else:
+                found = self._driver.all(_EVENTS_BY_ID_IN, (ticket_id, tenant))
+            return [event_from_driver(r) for r in found]
+        params = _scope(ticket_id, tenant)
         if until is not None:
             params["b_until"] = until
-        stmt = _EVENTS_BY_ID if until is None else _EVENTS_UNTIL
+            stmt = _EVENTS_UNTIL if tenant is None else _EVENTS_UNTIL_IN
+        else:
+            stmt = _EVENTS_BY_ID if tenant is None else _EVENTS_BY_ID_IN
         with self._read() as conn:
-            found = conn.execute(stmt, params).all()
-        return [rows.event_from_tuple(r) for r in found]
+            rows_found = conn.execute(stmt, params).all()
+        return [rows.event_from_tuple(r) for r in rows_found]
 
-    def events_by_key(self, key: str) -> list[Event]:
+    def events_by_key(self, key: str, *, tenant: str | None = None) -> list[Event]:
         """The events of the ticket with this key, oldest first (none if there is none).
 
         Lets :meth:`Tracker.history` read a ticket's history by key in one
         statement instead of looking up its id first.
         """
+        stmt = _EVENTS_BY_KEY if tenant is None else _EVENTS_BY_KEY_IN
         if self._driver is not None:
-            return [event_from_driver(r) for r in self._driver.all(_EVENTS_BY_KEY, key)]
+            found = self._driver.all(stmt, (key,) if tenant is None else (key, tenant))
+            return [event_from_driver(r) for r in found]
         with self._read() as conn:
-            found = conn.execute(_EVENTS_BY_KEY, {"b_ref": key}).all()
+            rows_found = conn.execute(stmt, _scope(key, tenant)).all()
+        return [rows.event_from_tuple(r) for r in rows_found]
+
+    def events_by_actor(self, actor: str, *, tenant: str | None = None) -> list[Event]:
+        stmt = _EVENTS_BY_ACTOR if tenant is None else _EVENTS_BY_ACTOR_IN
+        with self._read() as conn:
+            found = conn.execute(stmt, _scope(actor, tenant)).all()
         return [rows.event_from_tuple(r) for r in found]
 
-    def comments(self, ticket_id: int) -> list[Comment]:
-        stmt = select(comments).where(comments.c.ticket_id == ticket_id).order_by(comments.c.id)
+    def _comments(self, stmt: Select[Any], ref: Any, tenant: str | None) -> list[Comment]:
         with self._read() as conn:
-            return [rows.comment_from_row(r) for r in conn.execute(stmt).mappings()]
+            found = conn.execute(stmt, _scope(ref, tenant)).mappings().all()
+        return [rows.comment_from_row(r) for r in found]
 
-    def attachments(self, ticket_id: int) -> list[Attachment]:
-        stmt = (
-            select(attachments)
-            .where(attachments.c.ticket_id == ticket_id)
-            .order_by(attachments.c.id)
-        )
-        with self._read() as conn:
-            return [rows.attachment_from_row(r) for r in conn.execute(stmt).mappings()]
+    def comments(self, ticket_id: int, *, tenant: str | None = None) -> list[Comment]:
+        stmt = _COMMENTS_BY_TICKET if tenant is None else _COMMENTS_BY_TICKET_IN
+        return self._comments(stmt, ticket_id, tenant)
 
-    def get_attachment(self, attachment_id: int) -> Attachment | None:
+    def comments_by_author(self, author: str, *, tenant: str | None = None) -> list[Comment]:
+        stmt = _COMMENTS_BY_AUTHOR if tenant is None else _COMMENTS_BY_AUTHOR_IN
+        return self._comments(stmt, author, tenant)
+
+    def attachments(self, ticket_id: int, *, tenant: str | None = None) -> list[Attachment]:
+        stmt = _ATTACHMENTS_BY_TICKET if tenant is None else _ATTACHMENTS_BY_TICKET_IN
         with self._read() as conn:
-            row = (
-                conn.execute(select(attachments).where(attachments.c.id == attachment_id))
-                .mappings()
-                .first()
-            )
+            found = conn.execute(stmt, _scope(ticket_id, tenant)).mappings().all()
+        return [rows.attachment_from_row(r) for r in found]
+
+    def get_attachment(self, attachment_id: int, *, tenant: str | None = None) -> Attachment | None:
+        stmt = _ATTACHMENT if tenant is None else _ATTACHMENT_IN
+        with self._read() as conn:
+            row = conn.execute(stmt, _scope(attachment_id, tenant)).mappings().first()
         return None if row is None else rows.attachment_from_row(row)
 
-    def attachment_content(self, attachment_id: int) -> bytes | None:
-        stmt = select(attachment_content.c.content).where(
-            attachment_content.c.attachment_id == attachment_id
-        )
+    def attachment_content(self, attachment_id: int, *, tenant: str | None = None) -> bytes | None:
+        stmt = _CONTENT if tenant is None else _CONTENT_IN
         with self._read() as conn:
-            content = conn.execute(stmt).scalar()
+            content = conn.execute(stmt, _scope(attachment_id, tenant)).scalar()
         return None if content is None else bytes(content)
 
-    def query(self, query: Query) -> Page:
+    def query(self, query: Query, *, tenant: str | None = None) -> Page:
         driver = self._driver is not None
         columns = _DRIVER_TICKET_COLUMNS if driver else _TICKET_COLUMNS
-        stmt = compile_query(query, columns)
+        stmt = compile_query(query, columns, tenant)
         found: Sequence[Sequence[Any]] | None = None
         if self._driver is not None:
             found = self._driver.select(stmt)
@@ -577,9 +681,19 @@ class SQLStore:
         more = len(found) > query.limit
         return Page(items, encode_cursor(query, items[-1]) if more else None)
 
-    def search(self, text: str, *, limit: int) -> list[tuple[Ticket, float]]:
+    def search(
+        self, text: str, *, limit: int, tenant: str | None = None
+    ) -> list[tuple[Ticket, float]]:
         with self._read() as conn:
-            return _search.search(conn, text, limit)
+            return _search.search(conn, text, limit, tenant)
+
+    def denials(self, *, tenant: str | None = None, limit: int = 100) -> list[Denial]:
+        params: dict[str, Any] = {"b_limit": check_denials_limit(limit)}
+        if tenant is not None:
+            params["b_tenant"] = tenant
+        with self._read() as conn:
+            found = conn.execute(_DENIALS if tenant is None else _DENIALS_IN, params)
+            return [rows.denial_from_row(r) for r in found.mappings()]
 
     def close(self) -> None:
         if self._driver is not None:
