@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -17,9 +17,12 @@ from ticketkit import (
     Urgency,
     ValidationError,
 )
+from ticketkit._events import Event, EventType
 from ticketkit._fields import validate_field_values
-from ticketkit._model import check_tag
+from ticketkit._history import replay, snapshot
+from ticketkit._model import Ticket, check_tag
 from ticketkit._text import MAX_TITLE, check_body, check_title
+from ticketkit._values import REDACTED, REDACTED_TEXT, decode
 
 
 class TestPriority:
@@ -145,3 +148,44 @@ class TestLinksAndTags:
         assert check_tag(" VIP ") == "vip"
         with pytest.raises(ValidationError, match="two words"):
             check_tag("two words")
+
+
+class TestTenantsAndRedaction:
+    def _opened(self, **snapshot_changes: object) -> list[Event]:
+        at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+        ticket = Ticket(
+            1, "TK-1", "Printer", "Jams", "new", Priority.P3, "bob", "default", at, at, 1
+        )
+        data = snapshot(ticket)
+        for name, value in snapshot_changes.items():
+            if value is None:
+                del data[name]
+            else:
+                data[name] = value
+        return [Event(1, "TK-1", 1, EventType.OPENED, "bob", at, data={"ticket": data})]
+
+    def test_snapshot_without_tenant_replays_as_the_default_tenant(self) -> None:
+        """An opened event written before tenants existed replays as tenant 'default'."""
+        ticket = replay(self._opened(tenant=None, organisation=None))
+        assert (ticket.tenant, ticket.organisation) == ("default", None)
+
+    def test_redacted_snapshot_values_replay_as_redacted(self) -> None:
+        """The REDACTED marker reads as '[redacted]' for text and as not set otherwise."""
+        ticket = replay(
+            self._opened(description=dict(REDACTED), reporter=dict(REDACTED), watchers=REDACTED)
+        )
+        assert (ticket.description, ticket.reporter) == (REDACTED_TEXT, REDACTED_TEXT)
+        assert ticket.watchers == frozenset()
+
+    def test_marker_cannot_be_changed_and_status_cannot_be_redacted(self) -> None:
+        """REDACTED is read-only; a value that is not personal data refuses the marker."""
+        with pytest.raises(TypeError):
+            REDACTED["$redacted"] = False  # type: ignore[index]
+        with pytest.raises(ValidationError, match="status"):
+            decode("status", dict(REDACTED))
+
+    def test_field_def_internal_must_be_a_bool(self) -> None:
+        """internal=True marks an agents-only field; anything but a bool is refused."""
+        assert FieldDef("note", "text", internal=True).internal is True
+        with pytest.raises(ValidationError, match="internal"):
+            FieldDef("note", "text", internal="yes")  # type: ignore[arg-type]
