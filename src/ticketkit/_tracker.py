@@ -36,6 +36,7 @@ from ._workflow import Action, Workflow
 from .storage import Store, Transaction
 
 if TYPE_CHECKING:
+    from .access import Policy, Principal, Session
     from .importers import ImportRecord, ImportReport
 
 __all__ = ["Tracker"]
@@ -837,3 +838,30 @@ class Tracker:
         linked to the survivor, and its reporter and watchers watch the survivor.
         Returns the survivor."""
         return relations.merge(self, ref, into, actor, expected_version)
+
+    # -- access control (ticketkit.access) -------------------------------------------
+
+    @property
+    def policy(self) -> Policy:
+        """The access policy of :meth:`session` (``ticketkit.access.DEFAULT_POLICY``
+        unless set: ``tracker.policy = RolePolicy(...)`` or a callable)."""
+        policy: Policy | None = getattr(self, "_policy", None)
+        if policy is None:
+            from .access import DEFAULT_POLICY
+
+            return DEFAULT_POLICY
+        return policy
+
+    @policy.setter
+    def policy(self, policy: Policy) -> None:
+        self._policy = policy
+
+    def session(self, principal: Principal, *, policy: Policy | None = None) -> Session:
+        """This tracker as ``principal`` may use it: every call checked by ``policy``
+        (default :attr:`policy`), reads scoped to the principal's tenant.
+
+        The tracker itself stays unscoped, for trusted host code.
+        """
+        from .access import Session
+
+        return Session(self, principal, self.policy if policy is None else policy)

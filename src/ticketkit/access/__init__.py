@@ -16,6 +16,7 @@ The domain half of multi-tenant access, pure and free of I/O:
 
 from __future__ import annotations
 
+from .._access_log import Denial
 from ._policy import (
     Decision,
     Permission,
@@ -36,6 +37,7 @@ from ._rules import (
     scope_conditions,
     visibility_conditions,
 )
+from ._session import Session
 from ._view import (
     SOMEONE,
     Staff,
@@ -51,6 +53,7 @@ __all__ = [
     "DEFAULT_RULES",
     "SOMEONE",
     "Decision",
+    "Denial",
     "Directory",
     "Permission",
     "Policy",
@@ -60,6 +63,7 @@ __all__ = [
     "RolePolicy",
     "RoleRules",
     "Scope",
+    "Session",
     "Staff",
     "Team",
     "all_of",
