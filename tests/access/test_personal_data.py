@@ -1,0 +1,293 @@
+"""Personal data: redaction, erasure and export, on the memory store and every SQL backend.
+
+After a redaction or an erasure the removed text or address must be nowhere in
+the store: not in the ticket, its events (old and new values, the ``opened``
+snapshot), its comments or the search index. On SQLite every table is read
+back row by row to prove it; on every store the trusted Tracker's reads and
+search are checked, and replaying the history still gives the stored ticket.
+"""
+
+from __future__ import annotations
+
+import json
+import types
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from access.world import BACKENDS, tracker_on
+from ticketkit import NotFound, PermissionDenied, Tracker, ValidationError
+from ticketkit._history import replay
+from ticketkit.access import Principal, Role
+from ticketkit.serde import unstructure
+
+A = "default"
+ADMIN = Principal("root", Role.ADMIN, A)
+LEAD = Principal("lead", Role.TEAM_LEAD, A, queues={"support"})
+AGENT = Principal("ann", Role.AGENT, A, queues={"support"})
+SECRET = "xylophonesecret"
+PERSON = "dora@customer.example"
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def tracker(backend: str, tmp_path: Path) -> Iterator[Tracker]:
+    with tracker_on(backend, tmp_path) as tracker:
+        yield tracker
+
+
+def everything(tracker: Tracker) -> str:
+    """Every row of every table (SQL stores), or every record (memory), as one text."""
+    url = getattr(getattr(tracker.store, "engine", None), "url", None)
+    if url is None:
+        return _memory_text(tracker)
+    engine = create_engine(url)
+    try:
+        parts: list[str] = []
+        with engine.connect() as conn:
+            for table in inspect(conn).get_table_names():
+                rows = conn.execute(text(f"SELECT * FROM {table}")).fetchall()
+                parts.extend(repr(tuple(row)) for row in rows)
+        return "\n".join(parts)
+    finally:
+        engine.dispose()
+
+
+def _memory_text(tracker: Tracker) -> str:
+    """Walk the memory store's objects (its state, search index, everything they hold)."""
+    seen: set[int] = set()
+    parts: list[str] = []
+
+    def walk(value: Any, depth: int) -> None:
+        if id(value) in seen or depth > 12:
+            return
+        seen.add(id(value))
+        if isinstance(value, str | bytes | int | float | bool) or value is None:
+            parts.append(repr(value))
+        elif isinstance(value, dict | types.MappingProxyType):
+            for k, v in value.items():
+                walk(k, depth + 1)
+                walk(v, depth + 1)
+        elif isinstance(value, list | tuple | set | frozenset):
+            for v in value:
+                walk(v, depth + 1)
+        else:
+            parts.append(repr(value))
+            for name in getattr(value, "__slots__", ()):
+                walk(getattr(value, name, None), depth + 1)
+            walk(getattr(value, "__dict__", None), depth + 1)
+
+    walk(tracker.store, 0)
+    return "\n".join(parts)
+
+
+# Known gaps in the stores, each to be closed by the storage layer (issue 6); strict, so a
+# fix shows up as an XPASS that asks for the mark to go.
+KEEPS_AUTHORS = pytest.mark.xfail(
+    strict=True,
+    reason="Transaction.update_comment keeps the author and no store operation renames an "
+    "attachment's uploader, so erasure cannot pseudonymise either yet",
+)
+
+
+def fts_keeps_deleted_terms(request: pytest.FixtureRequest, backend: str) -> None:
+    if backend == "sqlite":
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True,
+                reason="SQLite FTS5 keeps a deleted term in its *_data segments until they "
+                "are merged; the store must purge them (secure-delete) on redaction",
+            )
+        )
+
+
+def trusted_text(tracker: Tracker, *keys: str) -> str:
+    parts = []
+    for key in keys:
+        ticket = tracker.get(key)
+        parts.append(repr(ticket))
+        parts.append(json.dumps([unstructure(e) for e in tracker.history(key)]))
+        parts.append(repr(tracker.comments(key)))
+        parts.append(repr(tracker.attachments(key)))
+    return "\n".join(parts)
+
+
+def replays(tracker: Tracker, key: str) -> None:
+    assert replay(tracker.history(key)) == tracker.get(key)
+
+
+class TestRedactComment:
+    def test_body_gone_everywhere(
+        self, tracker: Tracker, backend: str, request: pytest.FixtureRequest
+    ) -> None:
+        """The body leaves the comment, the search index and every table; the event stays."""
+        fts_keeps_deleted_terms(request, backend)
+        t = tracker.open("Login fails", actor=PERSON, tenant=A)
+        tracker.comment(t.key, "my password is ok", actor=PERSON)
+        bad = tracker.comment(t.key, f"my password is {SECRET}", actor=PERSON)
+        assert [h.ticket.key for h in tracker.search(SECRET)] == [t.key]
+        session = tracker.session(LEAD)
+        redacted = session.redact_comment(t.key, bad.id)
+        assert redacted.body == ""
+        assert redacted.redacted_by == "lead"
+        assert redacted.redacted_at is not None
+        comments = tracker.comments(t.key)
+        assert [c.body for c in comments] == ["my password is ok", ""]
+        assert comments[1].redacted_by == "lead"
+        assert comments[1].author == PERSON
+        assert tracker.search(SECRET) == []
+        assert SECRET not in trusted_text(tracker, t.key)
+        assert SECRET not in everything(tracker)
+        event = tracker.history(t.key)[-1]
+        assert (event.type.value, event.actor, event.data["comment_id"]) == (
+            "redacted",
+            "lead",
+            bad.id,
+        )
+        replays(tracker, t.key)
+
+    def test_needs_redact_permission(self, tracker: Tracker) -> None:
+        t = tracker.open("x", actor=PERSON, tenant=A)
+        c = tracker.comment(t.key, SECRET, actor=PERSON)
+        with pytest.raises(PermissionDenied, match="redact"):
+            tracker.session(AGENT).redact_comment(t.key, c.id)
+        assert tracker.comments(t.key)[0].body == SECRET
+
+    def test_comment_of_another_ticket_is_not_found(self, tracker: Tracker) -> None:
+        t = tracker.open("x", actor=PERSON, tenant=A)
+        other = tracker.open("y", actor=PERSON, tenant=A)
+        c = tracker.comment(other.key, SECRET, actor=PERSON)
+        with pytest.raises(NotFound):
+            tracker.session(ADMIN).redact_comment(t.key, c.id)
+        assert tracker.comments(other.key)[0].body == SECRET
+
+    def test_customers_see_the_redaction_not_the_text(self, tracker: Tracker) -> None:
+        t = tracker.open("x", actor=PERSON, tenant=A)
+        c = tracker.comment(t.key, SECRET, actor=PERSON)
+        tracker.session(ADMIN).redact_comment(t.key, c.id)
+        customer = tracker.session(Principal(PERSON, Role.CUSTOMER, A))
+        (shown,) = customer.comments(t.key)
+        assert shown.body == ""
+        assert shown.redacted_at is not None
+        assert customer.search(SECRET) == []
+
+
+class TestRedactField:
+    def test_custom_field_cleared_in_past_and_snapshot(self, tracker: Tracker) -> None:
+        t = tracker.open(
+            "Card problem", actor=PERSON, tenant=A, fields={"product": f"card {SECRET}"}
+        )
+        tracker.update(t.key, actor="ann", fields={"product": f"card {SECRET} again"})
+        new = tracker.session(ADMIN).redact_field(t.key, "product")
+        assert "product" not in new.fields
+        assert "product" not in tracker.get(t.key).fields
+        assert SECRET not in trusted_text(tracker, t.key)
+        assert SECRET not in everything(tracker)
+        last = tracker.history(t.key)[-1]
+        assert (last.type.value, last.actor, last.field) == ("redacted", "root", "fields.product")
+        replays(tracker, t.key)
+
+    def test_description(
+        self, tracker: Tracker, backend: str, request: pytest.FixtureRequest
+    ) -> None:
+        fts_keeps_deleted_terms(request, backend)
+        t = tracker.open("Help", f"call me on {SECRET}", actor=PERSON, tenant=A)
+        tracker.update(t.key, actor="ann", description=f"still {SECRET}")
+        tracker.session(ADMIN).redact_field(t.key, "description")
+        assert tracker.get(t.key).description == "[redacted]"
+        assert tracker.search(SECRET) == []
+        assert SECRET not in everything(tracker)
+        replays(tracker, t.key)
+
+    def test_unknown_field_is_refused(self, tracker: Tracker) -> None:
+        t = tracker.open("x", actor=PERSON, tenant=A)
+        with pytest.raises(ValidationError):
+            tracker.session(ADMIN).redact_field(t.key, "status")
+
+
+class TestErasePerson:
+    def _world(self, tracker: Tracker) -> tuple[str, str, str]:
+        own = tracker.open(
+            "Dora's printer",
+            "it jams",
+            actor=PERSON,
+            tenant=A,
+            fields={"contact": PERSON},
+            watchers=["zed@other.example"],
+        )
+        tracker.comment(own.key, f"I tried {SECRET}", actor=PERSON)
+        tracker.comment(own.key, "Agent reply", actor="ann")
+        tracker.attach(own.key, "log.txt", b"log", actor=PERSON)
+        watched = tracker.open("Someone else's", actor="zed@other.example", tenant=A)
+        tracker.watch(watched.key, PERSON, actor="ann")
+        tracker.assign(watched.key, PERSON, actor="ann")
+        tracker.assign(watched.key, "ann", actor="ann")  # a past assignee, in events only
+        untouched = tracker.open("Not about Dora", actor="zed@other.example", tenant=A)
+        return own.key, watched.key, untouched.key
+
+    @KEEPS_AUTHORS
+    def test_address_replaced_everywhere(self, tracker: Tracker) -> None:
+        own, watched, untouched = self._world(tracker)
+        before = tracker.history(untouched)
+        alias = tracker.session(ADMIN).erase_person(PERSON)
+        assert alias.startswith("erased-")
+        assert PERSON not in alias
+        assert PERSON not in trusted_text(tracker, own, watched, untouched)
+        assert SECRET not in trusted_text(tracker, own, watched)
+        t = tracker.get(own)
+        assert t.reporter == alias
+        assert t.fields["contact"] == alias
+        assert tracker.get(watched).watchers == {alias}
+        mine = [c for c in tracker.comments(own) if c.author == alias]
+        assert [c.body for c in mine] == [""]
+        assert mine[0].redacted_by == "root"
+        assert [c.author for c in tracker.comments(own)][1] == "ann"
+        for key in (own, watched):
+            erased = [e for e in tracker.history(key) if e.type.value == "erased"]
+            assert len(erased) == 1
+            assert erased[0].actor == "root"
+            replays(tracker, key)
+        assert tracker.history(untouched) == before
+        assert tracker.search(SECRET) == []
+
+    @KEEPS_AUTHORS
+    def test_nothing_left_in_any_table(self, tracker: Tracker) -> None:
+        """Read back every row: the address and the erased comment text are gone."""
+        self._world(tracker)
+        tracker.session(ADMIN).erase_person(PERSON)
+        dump = everything(tracker)
+        assert SECRET not in dump
+        assert PERSON not in dump
+
+    def test_only_admins_erase(self, tracker: Tracker) -> None:
+        own, _, _ = self._world(tracker)
+        with pytest.raises(PermissionDenied, match="erase"):
+            tracker.session(LEAD).erase_person(PERSON)
+        assert tracker.get(own).reporter == PERSON
+
+
+class TestExportPerson:
+    def test_their_tickets_comments_events_as_json(self, tracker: Tracker) -> None:
+        own = tracker.open("Dora's", actor=PERSON, tenant=A)
+        tracker.comment(own.key, "hello from dora", actor=PERSON)
+        watched = tracker.open("Watched", actor="zed@other.example", tenant=A)
+        tracker.watch(watched.key, PERSON, actor="ann")
+        tracker.open("Other tenant", actor=PERSON, tenant="globex")
+        data = tracker.session(ADMIN).export_person(PERSON)
+        text = json.dumps(data)  # JSON-ready as it is
+        assert json.loads(text) == data
+        assert {t["key"] for t in data["tickets"]} == {own.key, watched.key}
+        assert [c["body"] for c in data["comments"]] == ["hello from dora"]
+        assert {e["ticket_key"] for e in data["events"]} == {own.key}
+        assert "Other tenant" not in text
+
+    def test_only_with_export_permission(self, tracker: Tracker) -> None:
+        with pytest.raises(PermissionDenied, match="export"):
+            tracker.session(LEAD).export_person(PERSON)
