@@ -118,6 +118,7 @@ def test_crash_reference_names_every_public_name(module: str) -> None:
     "module",
     [
         "ticketkit",
+        "ticketkit.access",
         "ticketkit.storage",
         "ticketkit.storage.sql",
         "ticketkit.importers",
