@@ -7,7 +7,9 @@ from hypothesis import HealthCheck, settings
 
 # The store contract lives in the package; rewrite its asserts so that a
 # failing contract test shows the values it compared.
-pytest.register_assert_rewrite("ticketkit.testing", "ticketkit._testing_tenants")
+pytest.register_assert_rewrite(
+    "ticketkit.testing", "ticketkit._testing_tenants", "ticketkit._testing_personal"
+)
 
 # Timing is checked by benchmarks/, never by tests: a loaded CI machine must not
 # turn a slow example into a failure.

@@ -10,12 +10,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from attrs import field, frozen
+from attrs import evolve, field, frozen
 
 from ._errors import ValidationError
 from ._text import MAX_NAME
 
-__all__ = ["MAX_REASON", "Denial", "check_denials_limit"]
+__all__ = ["MAX_REASON", "Denial", "check_denials_limit", "renamed_denial"]
 
 #: The longest ``reason`` a denial keeps.
 MAX_REASON = 1000
@@ -74,3 +74,21 @@ def check_denials_limit(limit: object) -> int:
             f"limit must be a whole number from 1 to 10000, got {limit!r}", field="limit"
         )
     return limit
+
+
+def renamed_denial(denial: Denial, person: str, alias: str, tenant: str) -> Denial:
+    """``denial`` with ``person`` replaced by ``alias``, if it is of ``tenant``.
+
+    The principal is replaced when it is ``person``; in the target and the
+    reason every occurrence of ``person`` is, cut to the length each keeps.
+    This is what :meth:`Transaction.rename_in_denials` does to each denial.
+    """
+    if denial.tenant != tenant:
+        return denial
+    target = denial.target
+    return evolve(
+        denial,
+        principal=alias if denial.principal == person else denial.principal,
+        target=None if target is None else target.replace(person, alias)[:MAX_NAME],
+        reason=denial.reason.replace(person, alias)[:MAX_REASON],
+    )

@@ -315,12 +315,12 @@ class TenantContract:
     # -- redaction and erasure support ---------------------------------------------
 
     def test_update_comment_replaces_body_and_marks(self, store: Store) -> None:
-        """The body and redaction marks change; the rest stays; search forgets the old words."""
+        """Body, author and redaction marks change; the rest stays; search forgets old words."""
         world = _World(store)
         old = world.comments["a1"]
         redacted = evolve(old, body="[redacted]", redacted_at=_AT, redacted_by="admin")
         with store.transaction() as tx:
-            tx.update_comment(evolve(redacted, author="someone else", internal=True))
+            tx.update_comment(evolve(redacted, internal=True, created=_AT + timedelta(days=1)))
         assert store.comments(old.ticket_id) == [redacted]
         assert store.search("toner", limit=10) != []  # the other tickets' comments
         assert world.tickets["a1"].id not in [t.id for t, _ in store.search("toner", limit=10)]

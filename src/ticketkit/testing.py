@@ -18,8 +18,8 @@ to control time. This module needs pytest (the ``test`` extra).
 
 pytest rewrites ``assert`` statements only in test modules; for its detailed
 failure messages in this suite too, call
-``pytest.register_assert_rewrite("ticketkit.testing", "ticketkit._testing_tenants")``
-in your ``conftest.py``
+``pytest.register_assert_rewrite("ticketkit.testing", "ticketkit._testing_tenants",
+"ticketkit._testing_personal")`` in your ``conftest.py``
 before anything imports this module.
 """
 
@@ -51,6 +51,7 @@ from ._history import replay
 from ._model import Attachment, Comment, Link, LinkKind, Ticket
 from ._priority import Impact, Priority, Urgency
 from ._query import Query
+from ._testing_personal import PersonalDataContract
 from ._testing_tenants import TenantContract
 from ._tracker import Tracker
 from .storage import Store
@@ -385,11 +386,12 @@ def _walk(tracker: Tracker, limit: int, **query: Any) -> list[list[str]]:
         assert len(pages) <= 50, "pagination does not end"
 
 
-class StoreContract(TenantContract):
+class StoreContract(TenantContract, PersonalDataContract):
     """The behaviour every store must show. Subclass it and implement :meth:`make_store`.
 
     The tests of tenant scoping, redaction support and the access log come
-    from :class:`~ticketkit._testing_tenants.TenantContract`.
+    from :class:`~ticketkit._testing_tenants.TenantContract`, those of what
+    erasure needs from :class:`~ticketkit._testing_personal.PersonalDataContract`.
 
     Each test gets a fresh store from :meth:`make_store` and closes it
     afterwards. Stores must be safe to use from several threads at once; the

@@ -88,15 +88,8 @@ def _memory_text(tracker: Tracker) -> str:
     return "\n".join(parts)
 
 
-# Known gaps in the stores, each to be closed by the storage layer (issue 6); strict, so a
+# A known gap in the stores, to be closed by the storage layer (issue 6); strict, so a
 # fix shows up as an XPASS that asks for the mark to go.
-KEEPS_AUTHORS = pytest.mark.xfail(
-    strict=True,
-    reason="Transaction.update_comment keeps the author and no store operation renames an "
-    "attachment's uploader, so erasure cannot pseudonymise either yet",
-)
-
-
 def fts_keeps_deleted_terms(request: pytest.FixtureRequest, backend: str) -> None:
     if backend == "sqlite":
         request.applymarker(
@@ -232,7 +225,6 @@ class TestErasePerson:
         untouched = tracker.open("Not about Dora", actor="zed@other.example", tenant=A)
         return own.key, watched.key, untouched.key
 
-    @KEEPS_AUTHORS
     def test_address_replaced_everywhere(self, tracker: Tracker) -> None:
         own, watched, untouched = self._world(tracker)
         before = tracker.history(untouched)
@@ -257,14 +249,37 @@ class TestErasePerson:
         assert tracker.history(untouched) == before
         assert tracker.search(SECRET) == []
 
-    @KEEPS_AUTHORS
-    def test_nothing_left_in_any_table(self, tracker: Tracker) -> None:
+    def test_nothing_left_in_any_table(
+        self, tracker: Tracker, backend: str, request: pytest.FixtureRequest
+    ) -> None:
         """Read back every row: the address and the erased comment text are gone."""
+        fts_keeps_deleted_terms(request, backend)
         self._world(tracker)
         tracker.session(ADMIN).erase_person(PERSON)
         dump = everything(tracker)
         assert SECRET not in dump
         assert PERSON not in dump
+
+    def test_access_log_forgets_the_person(self, tracker: Tracker) -> None:
+        """Denials of the person, and of others about the person, name the pseudonym."""
+        own, _, _ = self._world(tracker)
+        other = tracker.open("Globex's", actor="gus@globex.example", tenant="globex")
+        customer = tracker.session(Principal(PERSON, Role.CUSTOMER, A))
+        with pytest.raises(PermissionDenied):
+            customer.redact_field(own, "product")
+        with pytest.raises(PermissionDenied):
+            tracker.session(LEAD).erase_person(PERSON)
+        with pytest.raises(NotFound):  # not theirs: refused, and logged, as if missing
+            tracker.session(Principal(PERSON, Role.CUSTOMER, "globex")).get(other.key)
+        before = tracker.store.denials(tenant="globex")
+        assert [d.principal for d in before] == [PERSON]
+        assert any(PERSON in repr(d) for d in tracker.store.denials(tenant=A))
+        alias = tracker.session(ADMIN).erase_person(PERSON)
+        denials = tracker.store.denials(tenant=A)
+        assert [d.principal for d in denials] == ["lead", alias]
+        assert denials[0].target == alias
+        assert PERSON not in repr(denials)
+        assert tracker.store.denials(tenant="globex") == before  # another tenant's log stays
 
     def test_only_admins_erase(self, tracker: Tracker) -> None:
         own, _, _ = self._world(tracker)

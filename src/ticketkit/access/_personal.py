@@ -257,7 +257,7 @@ def _erase_ticket(ticket: Ticket, person: str, alias: str, user_fields: set[str]
 
 
 def erase_person(session: Session, person: str) -> str:
-    """Replace ``person`` by a new pseudonym in every ticket, event and comment of the tenant."""
+    """Replace ``person`` by a new pseudonym everywhere in the tenant, access log included."""
     person = check_name(person, "person")
     session._require("erase", None, person)
     tracker = session.tracker
@@ -270,6 +270,8 @@ def erase_person(session: Session, person: str) -> str:
             _erase_one(session, ticket_id, person, alias, user_fields, actor)
 
         _retrying(erase)
+    with tracker.store.transaction() as tx:
+        tx.rename_in_denials(person, alias, tenant=session.tenant)
     return alias
 
 
@@ -316,10 +318,8 @@ def _erase_one(
             tx.update_comment(
                 evolve(comment, author=alias, body="", redacted_at=now, redacted_by=actor)
             )
-        update_attachment = getattr(tx, "update_attachment", None)
-        if update_attachment is not None:  # a store that can rename the uploader
-            for attachment in uploads:
-                update_attachment(evolve(attachment, uploaded_by=alias))
+        for attachment in uploads:
+            tx.update_attachment(evolve(attachment, uploaded_by=alias))
         stored = tx.add_events([_event(new, EventType.ERASED, actor, now, pseudonym=alias)])
     tracker._subscribers.publish(stored)
 

@@ -73,12 +73,22 @@ class Transaction(Protocol):
         ...
 
     def update_comment(self, comment: Comment) -> None:
-        """Replace the ``body``, ``redacted_at`` and ``redacted_by`` of the stored comment.
+        """Replace the ``author``, ``body``, ``redacted_at`` and ``redacted_by`` of a comment.
 
-        For redaction: the comment with ``comment.id`` keeps its ticket, author,
-        time and ``internal`` flag, and the search index forgets the old body.
-        :class:`~ticketkit.NotFound` if there is no such comment on
+        For redaction (which passes the author unchanged) and erasure (which
+        replaces it by a pseudonym): the comment with ``comment.id`` keeps its
+        ticket, time and ``internal`` flag, and the search index forgets the old
+        body. :class:`~ticketkit.NotFound` if there is no such comment on
         ``comment.ticket_id``.
+        """
+        ...
+
+    def update_attachment(self, attachment: Attachment) -> None:
+        """Replace the ``uploaded_by`` of the stored attachment ``attachment.id``.
+
+        For erasure: everything else (name, type, size, digest, time, content)
+        stays. :class:`~ticketkit.NotFound` if there is no such attachment on
+        ``attachment.ticket_id``.
         """
         ...
 
@@ -93,6 +103,17 @@ class Transaction(Protocol):
 
     def add_denial(self, denial: Denial) -> Denial:
         """Record a denied attempt; return it with its ``id``."""
+        ...
+
+    def rename_in_denials(self, person: str, alias: str, *, tenant: str) -> None:
+        """Replace ``person`` by ``alias`` in the stored denials of ``tenant``.
+
+        For erasure: a denial whose ``principal`` is ``person`` gets ``alias``,
+        and every occurrence of ``person`` in ``target`` and ``reason`` is
+        replaced, exactly (case counts), the result cut to the length each keeps
+        (see :func:`ticketkit._access_log.renamed_denial`). Other tenants'
+        denials are left alone.
+        """
         ...
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from attrs import evolve
 
-from .._access_log import Denial, check_denials_limit
+from .._access_log import Denial, check_denials_limit, renamed_denial
 from .._errors import ConflictError, DuplicateReference, NotFound
 from .._events import Event
 from .._model import Attachment, Comment, Ticket
@@ -172,6 +172,8 @@ class _MemoryTransaction:
         self._denials: list[Denial] = []
         self._changed_comments: dict[int, Comment] = {}  # stored comments, by id
         self._changed_events: dict[int, Event] = {}  # stored events, by id
+        self._changed_attachments: dict[int, Attachment] = {}  # stored attachments, by id
+        self._renames: list[tuple[str, str, str]] = []  # (person, alias, tenant) in denials
         self._last_ids = dict(state.last_ids)
 
     def _next_id(self, kind: str) -> int:
@@ -253,6 +255,7 @@ class _MemoryTransaction:
             raise NotFound(f"no comment with id {comment.id} on ticket {comment.ticket_key}")
         new = evolve(
             stored,
+            author=comment.author,
             body=comment.body,
             redacted_at=comment.redacted_at,
             redacted_by=comment.redacted_by,
@@ -282,10 +285,32 @@ class _MemoryTransaction:
         else:
             self._changed_events[event.id] = new
 
+    def update_attachment(self, attachment: Attachment) -> None:
+        stored = self._changed_attachments.get(attachment.id)
+        if stored is None:
+            stored = next(
+                (a for a, _ in self._attachments if a.id == attachment.id),
+                self._state.attachments.get(attachment.id),
+            )
+        if stored is None or stored.ticket_id != attachment.ticket_id:
+            raise NotFound(
+                f"no attachment with id {attachment.id} on ticket {attachment.ticket_key}"
+            )
+        new = evolve(stored, uploaded_by=attachment.uploaded_by)
+        staged = [i for i, (a, _) in enumerate(self._attachments) if a.id == attachment.id]
+        if staged:
+            self._attachments[staged[0]] = (new, self._attachments[staged[0]][1])
+        else:
+            self._changed_attachments[attachment.id] = new
+
     def add_denial(self, denial: Denial) -> Denial:
         stored = evolve(denial, id=self._next_id("denial"))
         self._denials.append(stored)
         return stored
+
+    def rename_in_denials(self, person: str, alias: str, *, tenant: str) -> None:
+        self._denials = [renamed_denial(d, person, alias, tenant) for d in self._denials]
+        self._renames.append((person, alias, tenant))
 
     def _apply(self) -> None:
         state = self._state
@@ -313,6 +338,10 @@ class _MemoryTransaction:
         for event in self._changed_events.values():
             held_events = state.events[event.ticket_id]
             held_events[next(i for i, e in enumerate(held_events) if e.id == event.id)] = event
+        for attachment in self._changed_attachments.values():
+            state.attachments[attachment.id] = attachment
+        for person, alias, tenant in self._renames:
+            state.denials = [renamed_denial(d, person, alias, tenant) for d in state.denials]
         state.denials.extend(self._denials)
         state.last_ids = self._last_ids
 

@@ -18,8 +18,11 @@ from sqlalchemy import (
     Select,
     Table,
     bindparam,
+    case,
     delete,
+    func,
     insert,
+    or_,
     select,
     type_coerce,
     update,
@@ -31,11 +34,12 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.types import NullType
 
-from ..._access_log import Denial, check_denials_limit
+from ..._access_log import MAX_REASON, Denial, check_denials_limit
 from ..._errors import ConflictError, NotFound
 from ..._events import Event
 from ..._model import Attachment, Comment, Ticket
 from ..._query import Page, Query, encode_cursor
+from ..._text import MAX_NAME
 from . import _references, _search
 from . import _rows as rows
 from ._compile import compile_query
@@ -147,6 +151,7 @@ _UPDATE_COMMENT = (
     update(comments)
     .where(comments.c.id == bindparam("b_id"), comments.c.ticket_id == bindparam("b_ticket_id"))
     .values(
+        author=bindparam("b_author"),
         body=bindparam("b_body"),
         redacted_at=bindparam("b_redacted_at"),
         redacted_by=bindparam("b_redacted_by"),
@@ -160,6 +165,39 @@ _REWRITE_EVENT = (
         old=bindparam("b_old", type_=events.c.old.type),
         new=bindparam("b_new", type_=events.c.new.type),
         data=bindparam("b_data", type_=events.c.data.type),
+    )
+)
+_UPDATE_ATTACHMENT = (
+    update(attachments)
+    .where(
+        attachments.c.id == bindparam("b_id"),
+        attachments.c.ticket_id == bindparam("b_ticket_id"),
+    )
+    .values(uploaded_by=bindparam("b_uploaded_by"))
+)
+
+
+def _renamed(column: Any, length: int) -> Any:
+    return func.substr(func.replace(column, bindparam("b_person"), bindparam("b_alias")), 1, length)
+
+
+_RENAME_IN_DENIALS = (
+    update(access_denials)
+    .where(
+        access_denials.c.tenant == bindparam("b_tenant"),
+        or_(
+            access_denials.c.principal == bindparam("b_person"),
+            _renamed(access_denials.c.target, MAX_NAME) != access_denials.c.target,
+            _renamed(access_denials.c.reason, MAX_REASON) != access_denials.c.reason,
+        ),
+    )
+    .values(
+        principal=case(
+            (access_denials.c.principal == bindparam("b_person"), bindparam("b_alias")),
+            else_=access_denials.c.principal,
+        ),
+        target=_renamed(access_denials.c.target, MAX_NAME),
+        reason=_renamed(access_denials.c.reason, MAX_REASON),
     )
 )
 _DENIALS = select(access_denials).order_by(access_denials.c.id.desc()).limit(bindparam("b_limit"))
@@ -330,12 +368,13 @@ class SQLTransaction:
         return evolve(comment, id=_new_id(result))
 
     def update_comment(self, comment: Comment) -> None:
-        """Replace a comment's body and redaction marks; the search index follows by itself."""
+        """Replace a comment's author, body and redaction marks; the search index follows."""
         result = self._conn.execute(
             _UPDATE_COMMENT,
             {
                 "b_id": comment.id,
                 "b_ticket_id": comment.ticket_id,
+                "b_author": comment.author,
                 "b_body": comment.body,
                 "b_redacted_at": comment.redacted_at,
                 "b_redacted_by": comment.redacted_by,
@@ -362,6 +401,27 @@ class SQLTransaction:
     def add_denial(self, denial: Denial) -> Denial:
         result = self._conn.execute(insert(access_denials), rows.denial_row(denial))
         return evolve(denial, id=_new_id(result))
+
+    def update_attachment(self, attachment: Attachment) -> None:
+        """Replace an attachment's ``uploaded_by`` (erasure); nothing else changes."""
+        result = self._conn.execute(
+            _UPDATE_ATTACHMENT,
+            {
+                "b_id": attachment.id,
+                "b_ticket_id": attachment.ticket_id,
+                "b_uploaded_by": attachment.uploaded_by,
+            },
+        )
+        if result.rowcount != 1:
+            raise NotFound(
+                f"no attachment with id {attachment.id} on ticket {attachment.ticket_key}"
+            )
+
+    def rename_in_denials(self, person: str, alias: str, *, tenant: str) -> None:
+        """Replace ``person`` by ``alias`` in the tenant's denials (see ``renamed_denial``)."""
+        self._conn.execute(
+            _RENAME_IN_DENIALS, {"b_person": person, "b_alias": alias, "b_tenant": tenant}
+        )
 
     def add_attachment(self, attachment: Attachment, content: bytes) -> Attachment:
         values = {
