@@ -88,19 +88,6 @@ def _memory_text(tracker: Tracker) -> str:
     return "\n".join(parts)
 
 
-# A known gap in the stores, to be closed by the storage layer (issue 6); strict, so a
-# fix shows up as an XPASS that asks for the mark to go.
-def fts_keeps_deleted_terms(request: pytest.FixtureRequest, backend: str) -> None:
-    if backend == "sqlite":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="SQLite FTS5 keeps a deleted term in its *_data segments until they "
-                "are merged; the store must purge them (secure-delete) on redaction",
-            )
-        )
-
-
 def trusted_text(tracker: Tracker, *keys: str) -> str:
     parts = []
     for key in keys:
@@ -117,11 +104,8 @@ def replays(tracker: Tracker, key: str) -> None:
 
 
 class TestRedactComment:
-    def test_body_gone_everywhere(
-        self, tracker: Tracker, backend: str, request: pytest.FixtureRequest
-    ) -> None:
+    def test_body_gone_everywhere(self, tracker: Tracker) -> None:
         """The body leaves the comment, the search index and every table; the event stays."""
-        fts_keeps_deleted_terms(request, backend)
         t = tracker.open("Login fails", actor=PERSON, tenant=A)
         tracker.comment(t.key, "my password is ok", actor=PERSON)
         bad = tracker.comment(t.key, f"my password is {SECRET}", actor=PERSON)
@@ -187,10 +171,7 @@ class TestRedactField:
         assert (last.type.value, last.actor, last.field) == ("redacted", "root", "fields.product")
         replays(tracker, t.key)
 
-    def test_description(
-        self, tracker: Tracker, backend: str, request: pytest.FixtureRequest
-    ) -> None:
-        fts_keeps_deleted_terms(request, backend)
+    def test_description(self, tracker: Tracker) -> None:
         t = tracker.open("Help", f"call me on {SECRET}", actor=PERSON, tenant=A)
         tracker.update(t.key, actor="ann", description=f"still {SECRET}")
         tracker.session(ADMIN).redact_field(t.key, "description")
@@ -249,11 +230,8 @@ class TestErasePerson:
         assert tracker.history(untouched) == before
         assert tracker.search(SECRET) == []
 
-    def test_nothing_left_in_any_table(
-        self, tracker: Tracker, backend: str, request: pytest.FixtureRequest
-    ) -> None:
+    def test_nothing_left_in_any_table(self, tracker: Tracker) -> None:
         """Read back every row: the address and the erased comment text are gone."""
-        fts_keeps_deleted_terms(request, backend)
         self._world(tracker)
         tracker.session(ADMIN).erase_person(PERSON)
         dump = everything(tracker)

@@ -67,6 +67,7 @@ __all__ = [
     "SEARCH_INDEXES",
     "SEARCH_TABLES",
     "SQLITE_RANK",
+    "forget_removed_text",
     "include_name",
     "ranked",
     "search",
@@ -79,6 +80,25 @@ __all__ = [
 SEARCH_TABLES = ("tk_search",)  # and FTS5's shadow tables tk_search_*
 SEARCH_INDEXES = ("ix_tk_tickets_search", "ix_tk_comments_search")
 SEARCH_COLUMNS = (("tk_comments", "search_body"),)
+
+_OPTIMIZE_SQLITE = text("INSERT INTO tk_search (tk_search) VALUES ('optimize')")
+
+
+def forget_removed_text(conn: Connection) -> None:
+    """Make the search index drop every trace of text that was replaced or deleted.
+
+    Called in the transaction of a redaction or an erasure, never for normal
+    writes. SQLite's FTS5 keeps a replaced word in its old ``tk_search_data``
+    segments (marked deleted) until they are merged; ``optimize`` merges them
+    all into one, which leaves the deleted entries out. It costs a rewrite of
+    the whole index, which is why only redaction pays it. (SQLite 3.42's
+    ``secure-delete`` option would do it per row, but ticketkit supports older
+    SQLite.) PostgreSQL's GIN index and MariaDB's FULLTEXT index need nothing
+    here; see ``docs/access.md`` for what MariaDB keeps.
+    """
+    if conn.dialect.name == "sqlite":
+        conn.execute(_OPTIMIZE_SQLITE)
+
 
 _PUNCTUATION = "!\"#$%&''()*+,-./:;<=>?@[\\]^_`{|}~"  # ASCII punctuation, ' doubled for SQL
 _SPACES = " " * 32

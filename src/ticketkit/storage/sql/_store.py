@@ -276,6 +276,7 @@ class SQLTransaction:
         self._conn = connection
         self._driver = driver
         self._seen: dict[int, Ticket] = {}
+        self._rewrote_text = False  # a redaction or erasure: purge the search index at the end
         # SQLite (where driver reads are on) sends its common writes precompiled.
         self._prepared = _prepared_for(connection.dialect) if driver is not None else None
 
@@ -382,6 +383,7 @@ class SQLTransaction:
         )
         if result.rowcount != 1:
             raise NotFound(f"no comment with id {comment.id} on ticket {comment.ticket_key}")
+        self._rewrote_text = True
 
     def rewrite_event(self, event: Event) -> None:
         result = self._conn.execute(
@@ -397,6 +399,12 @@ class SQLTransaction:
         )
         if result.rowcount != 1:
             raise NotFound(f"no event with id {event.id} on ticket {event.ticket_key}")
+        self._rewrote_text = True  # redaction and erasure rewrite events with the text
+
+    def _finish(self) -> None:
+        """Last statements before the commit: after redaction, purge the search index."""
+        if self._rewrote_text:
+            _search.forget_removed_text(self._conn)
 
     def add_denial(self, denial: Denial) -> Denial:
         result = self._conn.execute(insert(access_denials), rows.denial_row(denial))
@@ -638,7 +646,9 @@ class SQLStore:
     @contextmanager
     def transaction(self) -> Iterator[SQLTransaction]:
         with self._connect(write=True) as conn:
-            yield SQLTransaction(conn, self._driver)
+            tx = SQLTransaction(conn, self._driver)
+            yield tx
+            tx._finish()
 
     def _read(self) -> AbstractContextManager[Connection]:
         return self._connect(write=False)
