@@ -275,6 +275,33 @@ class TenantContract:
         }
         assert tracker.store.search("printer", limit=100, tenant="gamma") == []
 
+    def test_search_where_filters_before_the_limit(self, tracker: Tracker) -> None:
+        """With ``where``, better matches the query leaves out never crowd out one it keeps."""
+        for n in range(5):
+            tracker.open("Printer printer", "printer", actor=f"r{n}", tenant="acme")
+        mine = tracker.open("Old printer", actor="bob", tenant="acme", watchers=["kim"])
+        tracker.open("Old printer", actor="bob", tenant="beta", watchers=["kim"])
+        fields = tracker.config.fields
+        own = Condition(
+            "any",
+            Op.ANY,
+            (Condition("reporter", Op.EQ, "kim"), Condition("watchers", Op.CONTAINS, "kim")),
+        )
+        where = check_query(Query(conditions=(own,)), fields)
+        found = tracker.store.search("printer", limit=1, tenant="acme", where=where)
+        assert [t.key for t, _ in found] == [mine.key]
+        everywhere = tracker.store.search("printer", limit=10, where=where)
+        assert [t.title for t, _ in everywhere] == ["Old printer", "Old printer"]
+        some = check_query(Query(conditions=(Condition("reporter", Op.IN, {"r1", "r3"}),)), fields)
+        found = tracker.store.search("printer", limit=1, where=some)
+        assert [t.reporter for t, _ in found] == ["r1"]  # a tie: the lower id
+        assert tracker.store.search("printer", limit=10, where=some, tenant="beta") == []
+        text = check_query(Query(text="old"), fields)
+        assert {t.id for t, _ in tracker.store.search("printer", limit=10, where=text)} == {
+            mine.id,
+            mine.id + 1,
+        }
+
     def test_references_are_unique_per_store_across_tenants(self, store: Store) -> None:
         """An external reference belongs to one ticket of the whole store, whatever its tenant."""
         with store.transaction() as tx:

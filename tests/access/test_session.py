@@ -198,6 +198,17 @@ class TestViews:
         assert [h.ticket.key for h in s.search("printer")] == [t.key]
         assert [h.ticket.key for h in tracker.session(ANN).search("quietword")] == [t.key]
 
+    def test_agent_search_finds_a_visible_ticket_behind_many_hidden_ones(
+        self, tracker: Tracker
+    ) -> None:
+        """The visibility filter is part of the store's search, not applied to its top hits."""
+        for _ in range(105):
+            tracker.open(
+                "Printer printer", "printer printer", actor="yan@y.example", queue="billing"
+            )
+        mine = tracker.open("Old printer", actor="yan@y.example", queue="support")
+        assert [h.ticket.key for h in tracker.session(ANN).search("printer", limit=1)] == [mine.key]
+
     def test_query_pages_within_scope(self, tracker: Tracker) -> None:
         mine = [tracker.open(f"m{i}", actor="alice@x.example").key for i in range(5)]
         for i in range(5):

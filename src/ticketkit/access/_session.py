@@ -31,7 +31,7 @@ from .._events import Event, EventType
 from .._history import replay
 from .._model import Attachment, Comment, LinkKind, Ticket
 from .._query import Condition, Page, Query, check_query
-from .._search import MAX_LIMIT, SearchHit, check_search, terms, words
+from .._search import SearchHit, check_search, terms, words
 from .._subscriptions import Subscription
 from .._text import check_name, check_reference
 from .._workflow import Action
@@ -326,9 +326,11 @@ class Session:
             return []
         if not self.sees_internal:
             return self._public_search(wanted, most)
-        found = self.tracker.store.search(checked, limit=MAX_LIMIT, tenant=self.tenant)
-        hits = [SearchHit(self._view(t), s) for t, s in found if self._readable(t)]
-        return hits[:most]
+        if self._scope is None:
+            self._scope = tuple(visibility_conditions(self.principal, self.policy))
+        visible = check_query(Query(conditions=self._scope), self.tracker.config.fields)
+        found = self.tracker.store.search(checked, limit=most, tenant=self.tenant, where=visible)
+        return [SearchHit(self._view(t), s) for t, s in found if self._readable(t)]
 
     def _public_search(self, wanted: list[str], most: int) -> list[SearchHit]:
         hits: list[SearchHit] = []

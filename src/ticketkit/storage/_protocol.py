@@ -159,7 +159,7 @@ class Store(Protocol):
         ...
 
     def search(
-        self, text: str, *, limit: int, tenant: str | None = None
+        self, text: str, *, limit: int, tenant: str | None = None, where: Query | None = None
     ) -> list[tuple[Ticket, float]]:
         """The tickets whose text best matches ``text``, with their scores, best first.
 
@@ -172,7 +172,12 @@ class Store(Protocol):
         only within one result; ties go to the lower ticket id. The ranking must
         put a ticket that has the words in its title and description above one
         that mentions them once in a comment. Only committed writes are searched.
-        With ``tenant``, the ``limit`` best of that tenant's tickets.
+        With ``tenant``, the ``limit`` best of that tenant's tickets. With
+        ``where`` (a query checked by :func:`ticketkit.query.check_query`; its
+        order, limit and cursor play no part), the ``limit`` best of the
+        tickets that satisfy its conditions and text: the filter is part of the
+        search, so a match that the filter keeps is never crowded out by better
+        matches it leaves out.
         """
         ...
 

@@ -442,11 +442,18 @@ class MemoryStore:
         return Page(items, encode_cursor(query, items[-1]) if more and items else None)
 
     def search(
-        self, text: str, *, limit: int, tenant: str | None = None
+        self, text: str, *, limit: int, tenant: str | None = None, where: Query | None = None
     ) -> list[tuple[Ticket, float]]:
         with self._lock:
             tickets = self._state.tickets
-            keep = None if tenant is None else (lambda i: tickets[i].tenant == tenant)
+
+            def wanted(i: int) -> bool:
+                ticket = tickets[i]
+                if tenant is not None and ticket.tenant != tenant:
+                    return False
+                return where is None or matches(ticket, where)
+
+            keep = None if tenant is None and where is None else wanted
             found = self._state.search.search(text, limit, keep)
             return [(tickets[i], score) for i, score in found]
 

@@ -22,7 +22,7 @@ from ..._fields import FieldType
 from ..._query import NULLABLE_FIELDS, Condition, Op, Query, cursor_of
 from ._schema import field_values, ticket_tags, ticket_watchers, tickets
 
-__all__ = ["compile_query"]
+__all__ = ["compile_query", "filter_of"]
 
 _FOLDED = {"title": tickets.c.title_folded, "description": tickets.c.description_folded}
 _SETS = {
@@ -217,13 +217,8 @@ def _cached_query(
     return _build_query(query, columns, tenant)
 
 
-def _build_query(
-    query: Query, columns: Sequence[ColumnElement[Any]] | None, tenant: str | None
-) -> Select[Any]:
-    types = dict(query.field_types)
-    stmt = select(*(columns or tickets.c))
-    where: list[ColumnElement[bool]] = [] if tenant is None else [tickets.c.tenant == tenant]
-    where.extend(_condition(c, types) for c in query.conditions)
+def _filters(query: Query, types: dict[str, FieldType]) -> list[ColumnElement[bool]]:
+    where = [_condition(c, types) for c in query.conditions]
     if query.text is not None:
         where.append(
             or_(
@@ -231,6 +226,24 @@ def _build_query(
                 _contains(tickets.c.description_folded, query.text),
             )
         )
+    return where
+
+
+def filter_of(query: Query) -> ColumnElement[bool]:
+    """The conditions and text of a checked query as one clause on ``tk_tickets``.
+
+    Its order, limit and cursor play no part: for a search kept to a query's tickets.
+    """
+    return and_(true(), *_filters(query, dict(query.field_types)))
+
+
+def _build_query(
+    query: Query, columns: Sequence[ColumnElement[Any]] | None, tenant: str | None
+) -> Select[Any]:
+    types = dict(query.field_types)
+    stmt = select(*(columns or tickets.c))
+    where: list[ColumnElement[bool]] = [] if tenant is None else [tickets.c.tenant == tenant]
+    where.extend(_filters(query, types))
     order: list[Any] = []
     keys = []
     for item in query.order_by:

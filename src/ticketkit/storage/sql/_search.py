@@ -55,8 +55,10 @@ from sqlalchemy import Connection, Float, Integer, Select, TextClause, select, t
 from sqlalchemy.sql.selectable import TextualSelect
 
 from ..._model import Ticket
+from ..._query import Query
 from ..._search import words
 from . import _rows as rows
+from ._compile import filter_of
 from ._schema import tickets
 
 __all__ = [
@@ -152,19 +154,27 @@ def _scoped(clause: TextClause, tenant: str | None) -> TextClause:
     return clause if tenant is None else clause.bindparams(tenant=tenant)
 
 
-def _sqlite(found: list[str], limit: int, tenant: str | None) -> TextClause:
+def _limit(limit: int | None) -> str:
+    return "" if limit is None else " LIMIT :limit"
+
+
+def _limited(limit: int | None) -> dict[str, int]:
+    return {} if limit is None else {"limit": limit}
+
+
+def _sqlite(found: list[str], limit: int | None, tenant: str | None) -> TextClause:
     # Each word becomes an FTS5 string ("…", inner quotes doubled): never an operator,
     # a column filter or a prefix query. Any word may match.
     query = " OR ".join('"' + w.replace('"', '""') + '"' for w in found)
     scope = "" if tenant is None else f" AND rowid IN ({_OF_TENANT})"
     clause = text(
         f"SELECT rowid AS ticket_id, -{SQLITE_RANK} AS score FROM tk_search "
-        f"WHERE tk_search MATCH :query{scope} ORDER BY {SQLITE_RANK}, rowid LIMIT :limit"
-    ).bindparams(query=query, limit=limit)
+        f"WHERE tk_search MATCH :query{scope} ORDER BY {SQLITE_RANK}, rowid{_limit(limit)}"
+    ).bindparams(query=query, **_limited(limit))
     return _scoped(clause, tenant)
 
 
-def _postgresql(found: list[str], limit: int, tenant: str | None) -> TextClause:
+def _postgresql(found: list[str], limit: int | None, tenant: str | None) -> TextClause:
     # plainto_tsquery reads no operators; || joins the words with OR.
     names = [f"word{i}" for i in range(len(found))]
     query = "(" + " || ".join(f"plainto_tsquery('simple'::regconfig, :{n})" for n in names) + ")"
@@ -177,12 +187,12 @@ def _postgresql(found: list[str], limit: int, tenant: str | None) -> TextClause:
         "UNION ALL "
         f"SELECT ticket_id, ts_rank({PG_COMMENT_VECTOR}, {query}) AS score "
         f"FROM tk_comments WHERE {PG_COMMENT_VECTOR} @@ {query}{comment_scope}"
-        ") AS hits GROUP BY ticket_id ORDER BY score DESC, ticket_id LIMIT :limit"
-    ).bindparams(limit=limit, **dict(zip(names, found, strict=True)))
+        f") AS hits GROUP BY ticket_id ORDER BY score DESC, ticket_id{_limit(limit)}"
+    ).bindparams(**_limited(limit), **dict(zip(names, found, strict=True)))
     return _scoped(clause, tenant)
 
 
-def _mysql(found: list[str], limit: int, tenant: str | None) -> TextClause:
+def _mysql(found: list[str], limit: int | None, tenant: str | None) -> TextClause:
     # title_folded and description_folded hold Python's casefold(); search_body holds
     # the server's LOWER(body), so the comments' words are lowered by the server too.
     mode = "IN NATURAL LANGUAGE MODE"
@@ -197,18 +207,23 @@ def _mysql(found: list[str], limit: int, tenant: str | None) -> TextClause:
         "UNION ALL "
         f"SELECT ticket_id, {MYSQL_COMMENT_WEIGHT} * {comment_match} AS score "
         f"FROM tk_comments WHERE {comment_match}{comment_scope}"
-        ") AS hits GROUP BY ticket_id ORDER BY score DESC, ticket_id LIMIT :limit"
-    ).bindparams(folded=" ".join(w.casefold() for w in found), typed=" ".join(found), limit=limit)
+        f") AS hits GROUP BY ticket_id ORDER BY score DESC, ticket_id{_limit(limit)}"
+    ).bindparams(
+        folded=" ".join(w.casefold() for w in found), typed=" ".join(found), **_limited(limit)
+    )
     return _scoped(clause, tenant)
 
 
 _RANKERS = {"sqlite": _sqlite, "postgresql": _postgresql, "mysql": _mysql, "mariadb": _mysql}
 
 
-def ranked(dialect: str, text_: str, limit: int, tenant: str | None = None) -> TextualSelect | None:
+def ranked(
+    dialect: str, text_: str, limit: int | None, tenant: str | None = None
+) -> TextualSelect | None:
     """The ``(ticket_id, score)`` rows that match, best first; ``None`` without words.
 
-    With ``tenant``, only that tenant's tickets are ranked (and counted in ``limit``).
+    With ``tenant``, only that tenant's tickets are ranked (and counted in ``limit``);
+    with ``limit=None``, every match.
     """
     found = words(text_)
     if not found:
@@ -217,10 +232,14 @@ def ranked(dialect: str, text_: str, limit: int, tenant: str | None = None) -> T
 
 
 def search_statement(
-    dialect: str, text_: str, limit: int, tenant: str | None = None
+    dialect: str, text_: str, limit: int, tenant: str | None = None, where: Query | None = None
 ) -> Select[Any] | None:
-    """The tickets that match with their scores, best first (``None`` without words)."""
-    hits = ranked(dialect, text_, limit, tenant)
+    """The tickets that match with their scores, best first (``None`` without words).
+
+    With ``where``, only the tickets that satisfy that checked query's conditions
+    are ranked, in the same statement, and ``limit`` counts those.
+    """
+    hits = ranked(dialect, text_, None if where is not None else limit, tenant)
     if hits is None:
         return None
     found = hits.subquery("ranked")
@@ -229,14 +248,22 @@ def search_statement(
         .join(found, tickets.c.id == found.c.ticket_id)
         .order_by(found.c.score.desc(), tickets.c.id)
     )
-    return stmt if tenant is None else stmt.where(tickets.c.tenant == tenant)
+    if tenant is not None:
+        stmt = stmt.where(tickets.c.tenant == tenant)
+    if where is not None:
+        stmt = stmt.where(filter_of(where)).limit(limit)
+    return stmt
 
 
 def search(
-    conn: Connection, text_: str, limit: int, tenant: str | None = None
+    conn: Connection,
+    text_: str,
+    limit: int,
+    tenant: str | None = None,
+    where: Query | None = None,
 ) -> list[tuple[Ticket, float]]:
     """Run a search on ``conn``; see :meth:`ticketkit.storage.Store.search`."""
-    stmt = search_statement(conn.dialect.name, text_, limit, tenant)
+    stmt = search_statement(conn.dialect.name, text_, limit, tenant, where)
     if stmt is None:
         return []
     return [

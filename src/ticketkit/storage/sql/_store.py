@@ -752,10 +752,10 @@ class SQLStore:
         return Page(items, encode_cursor(query, items[-1]) if more else None)
 
     def search(
-        self, text: str, *, limit: int, tenant: str | None = None
+        self, text: str, *, limit: int, tenant: str | None = None, where: Query | None = None
     ) -> list[tuple[Ticket, float]]:
         with self._read() as conn:
-            return _search.search(conn, text, limit, tenant)
+            return _search.search(conn, text, limit, tenant, where)
 
     def denials(self, *, tenant: str | None = None, limit: int = 100) -> list[Denial]:
         params: dict[str, Any] = {"b_limit": check_denials_limit(limit)}
