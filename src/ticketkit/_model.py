@@ -49,7 +49,7 @@ def normalise_tags(values: Iterable[str]) -> frozenset[str]:
     return frozenset(check_tag(v) for v in values)
 
 
-def _freeze_fields(value: Mapping[str, FieldValue]) -> Mapping[str, FieldValue]:
+def freeze_fields(value: Mapping[str, FieldValue]) -> Mapping[str, FieldValue]:
     if isinstance(value, types.MappingProxyType):
         return value
     return types.MappingProxyType({k: value[k] for k in sorted(value)})
@@ -123,7 +123,7 @@ class Ticket:
     resolution: str | None = None
     tags: frozenset[str] = frozenset()
     fields: Mapping[str, FieldValue] = field(
-        factory=lambda: types.MappingProxyType({}), converter=_freeze_fields
+        factory=lambda: types.MappingProxyType({}), converter=freeze_fields
     )
     watchers: frozenset[str] = frozenset()
     links: frozenset[Link] = frozenset()

@@ -71,6 +71,10 @@ class Condition:
     value: Any = None
 
 
+_KNOWN_FINGERPRINTS = 1024
+_FINGERPRINTS: dict[object, str] = {}
+
+
 @frozen
 class Query:
     """A checked, runnable query. Build one with :meth:`build` or ``tracker.query``."""
@@ -112,7 +116,27 @@ class Query:
         return cls(tuple(conditions), text, tuple(order_by), limit, cursor)
 
     def fingerprint(self) -> str:
-        """Identifies the query (not its page) so a cursor cannot move to another one."""
+        """Identifies the query (not its page) so a cursor cannot move to another one.
+
+        Remembered for recent queries: a page with a next cursor computes it.
+        """
+        try:
+            key = (
+                self.conditions,
+                tuple(type(c.value) for c in self.conditions),
+                self.text,
+                self.order_by,
+            )
+            known = _FINGERPRINTS.get(key)
+        except TypeError:  # a value that cannot be hashed: compute it every time
+            return self._fingerprint()
+        if known is None:
+            if len(_FINGERPRINTS) >= _KNOWN_FINGERPRINTS:
+                _FINGERPRINTS.clear()
+            known = _FINGERPRINTS[key] = self._fingerprint()
+        return known
+
+    def _fingerprint(self) -> str:
         shape = [
             [[c.field, c.op.value, _jsonable(c.value)] for c in self.conditions],
             self.text,

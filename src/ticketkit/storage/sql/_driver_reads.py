@@ -21,11 +21,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import attrs
 from sqlalchemy import Connection, Engine, Select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from ..._events import Event, EventType, JSONObjectText
-from ..._model import Ticket
+from ..._model import Ticket, freeze_fields
 from ..._priority import Impact, Priority, Urgency
 from ..._values import decode
 from . import _rows as rows
@@ -177,6 +178,36 @@ _NO_DATA: Mapping[str, Any] = types.MappingProxyType({})
 _PRIORITY = rows.PRIORITY
 
 
+def _trusted_constructor(cls: type[Any]) -> Any:
+    """A constructor for ``cls`` that sets its slots directly, for values already checked.
+
+    attrs' ``__init__`` of a frozen, slotted class sets each field through
+    ``object.__setattr__`` (a type lookup per field); this one calls each slot's
+    descriptor, about a quarter faster, which is a tenth of a page of fifty
+    tickets. It is generated from the class's fields, so it cannot fall out of
+    step with them; it refuses classes whose fields validate or convert, except
+    ``fields``, whose converter only freezes a mapping (the decoder passes one
+    already frozen). A test checks it builds what ``cls(...)`` builds.
+    """
+    names = []
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    for attribute in attrs.fields(cls):
+        if attribute.validator is not None or (
+            attribute.converter is not None and attribute.name != "fields"
+        ):
+            raise AssertionError(f"{cls.__name__}.{attribute.name} validates or converts")
+        names.append(attribute.name)
+        namespace[f"_set_{attribute.name}"] = cls.__dict__[attribute.name].__set__
+    body = [f"def build({', '.join(names)}):", "    self = _new(_cls)"]
+    body += [f"    _set_{name}(self, {name})" for name in names]
+    body.append("    return self")
+    exec("\n".join(body), namespace)
+    return namespace["build"]
+
+
+_ticket = _trusted_constructor(Ticket)
+
+
 def _moment(value: str | None) -> datetime | None:
     """A stored SQLite datetime (naive UTC text) as an aware UTC datetime.
 
@@ -230,7 +261,7 @@ def ticket_from_driver(row: Sequence[Any]) -> Ticket:
         organisation,
     ) = row
     created_at = _parse_moment(created + "+00:00")
-    return Ticket(
+    ticket: Ticket = _ticket(
         id_,
         key,
         title,
@@ -247,7 +278,7 @@ def ticket_from_driver(row: Sequence[Any]) -> Ticket:
         None if urgency is None else rows.lookup(rows.URGENCY, Urgency, urgency),
         resolution,
         _NO_NAMES if tags == "[]" else frozenset(_loads(tags)),
-        _NO_FIELDS if fields == "{}" else decode("fields", _loads(fields)),
+        _NO_FIELDS if fields == "{}" else freeze_fields(decode("fields", _loads(fields))),
         _NO_NAMES if watchers == "[]" else frozenset(_loads(watchers)),
         _NO_NAMES if links == "[]" else decode("links", _loads(links)),
         merged_into,
@@ -255,6 +286,7 @@ def ticket_from_driver(row: Sequence[Any]) -> Ticket:
         tenant,
         organisation,
     )
+    return ticket
 
 
 def event_from_driver(row: Sequence[Any]) -> Event:

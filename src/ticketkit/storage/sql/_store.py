@@ -747,7 +747,7 @@ class SQLStore:
             with self._read() as conn:
                 found = conn.execute(stmt).all()
         decode = ticket_from_driver if driver else rows.ticket_from_tuple
-        items = tuple(decode(r) for r in found[: query.limit])
+        items = tuple(map(decode, found[: query.limit]))
         more = len(found) > query.limit
         return Page(items, encode_cursor(query, items[-1]) if more else None)
 
