@@ -233,31 +233,6 @@ class TestWritePaths:
             fail()
         assert found(tracker, "xylophone") == []
 
-    def test_only_redaction_purges_the_index(self, tracker: Tracker) -> None:
-        """SQLite runs FTS5 'optimize' in a redaction's transaction, never for normal writes."""
-        if tracker.store.engine.dialect.name != "sqlite":  # type: ignore[attr-defined]
-            pytest.skip("FTS5 is SQLite's")
-        from sqlalchemy import event
-
-        sent: list[str] = []
-
-        def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-            sent.append(statement)
-
-        engine = tracker.store.engine  # type: ignore[attr-defined]
-        event.listen(engine, "before_cursor_execute", record)
-        try:
-            ticket = tracker.open("Numbat", "with a zebrafinch", actor="bob")
-            comment = tracker.comment(ticket.key, "zebrafinch again", actor="bob")
-            tracker.update(ticket.key, actor="bob", description="plain")
-            assert not [s for s in sent if "optimize" in s]
-            with tracker.store.transaction() as tx:
-                tx.update_comment(evolve(comment, body=""))
-            assert len([s for s in sent if "optimize" in s]) == 1
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
-        assert found(tracker, "zebrafinch") == []
-
     def test_largest_texts_are_stored_and_found(self, tracker: Tracker) -> None:
         """A description of MAX_BODY characters of distinct words is accepted and searched.
 
@@ -273,6 +248,33 @@ class TestWritePaths:
         assert tracker.get(ticket.key).description == body
         assert found(tracker, "quokka") == [ticket.key]
         assert found(tracker, "wombat") == [ticket.key]
+
+
+def test_only_redaction_purges_the_sqlite_index(tmp_path: Path) -> None:
+    """SQLite runs FTS5 'optimize' in a redaction's transaction, never for normal writes."""
+    from sqlalchemy import event
+
+    tracker = Tracker.from_url(f"sqlite:///{tmp_path / 'purge.db'}")
+
+    sent: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(statement)
+
+    engine = tracker.store.engine  # type: ignore[attr-defined]
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        ticket = tracker.open("Numbat", "with a zebrafinch", actor="bob")
+        comment = tracker.comment(ticket.key, "zebrafinch again", actor="bob")
+        tracker.update(ticket.key, actor="bob", description="plain")
+        assert not [s for s in sent if "optimize" in s]
+        with tracker.store.transaction() as tx:
+            tx.update_comment(evolve(comment, body=""))
+        assert len([s for s in sent if "optimize" in s]) == 1
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert found(tracker, "zebrafinch") == []
+    tracker.close()
 
 
 def _corpus(store: MemoryStore | SQLStore, seed: int) -> None:
