@@ -13,6 +13,7 @@ from attrs import field, frozen
 from ._errors import ValidationError
 from ._fields import FieldValue
 from ._priority import Impact, Priority, Urgency
+from ._text import parse_choice
 
 __all__ = [
     "Attachment",
@@ -72,15 +73,7 @@ class LinkKind(enum.StrEnum):
 
     @classmethod
     def parse(cls, value: object) -> LinkKind:
-        if isinstance(value, LinkKind):
-            return value
-        if isinstance(value, str):
-            try:
-                return cls(value.strip().lower())
-            except ValueError:
-                pass
-        kinds = ", ".join(k.value for k in cls)
-        raise ValidationError(f"unknown link kind {value!r}; use one of {kinds}", field="links")
+        return parse_choice(cls, value, "link kind", field="links")
 
 
 _INVERSE = {

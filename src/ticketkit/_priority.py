@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from typing import TypeVar
 
 from attrs import frozen
 
 from ._errors import ValidationError
+from ._text import parse_choice
 
 __all__ = ["DEFAULT_MATRIX", "Impact", "Priority", "PriorityMatrix", "Urgency"]
 
@@ -54,8 +54,6 @@ _LABELS = {
     Priority.P5: "planning",
 }
 
-_L = TypeVar("_L", bound=enum.StrEnum)
-
 
 class Impact(enum.StrEnum):
     """How much of the business is affected."""
@@ -66,7 +64,7 @@ class Impact(enum.StrEnum):
 
     @classmethod
     def parse(cls, value: object) -> Impact:
-        return _parse_level(cls, value, "impact")
+        return parse_choice(cls, value, "impact", field="impact")
 
 
 class Urgency(enum.StrEnum):
@@ -78,19 +76,7 @@ class Urgency(enum.StrEnum):
 
     @classmethod
     def parse(cls, value: object) -> Urgency:
-        return _parse_level(cls, value, "urgency")
-
-
-def _parse_level(cls: type[_L], value: object, field: str) -> _L:
-    if isinstance(value, cls):
-        return value
-    if isinstance(value, str):
-        try:
-            return cls(value.strip().lower())
-        except ValueError:
-            pass
-    choices = ", ".join(m.value for m in cls)
-    raise ValidationError(f"unknown {field} {value!r}; use one of {choices}", field=field)
+        return parse_choice(cls, value, "urgency", field="urgency")
 
 
 _STANDARD: dict[tuple[Impact, Urgency], Priority] = {

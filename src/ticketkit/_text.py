@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import enum
 import re
+from typing import TypeVar
 
 from ._errors import ValidationError
+
+_E = TypeVar("_E", bound=enum.Enum)
 
 __all__ = [
     "MAX_BODY",
@@ -15,6 +19,7 @@ __all__ = [
     "check_name",
     "check_reference",
     "check_title",
+    "parse_choice",
 ]
 
 MAX_TITLE = 255
@@ -128,3 +133,20 @@ def check_reference(value: object, field: str = "reference") -> str:
             field=field,
         )
     return value
+
+
+def parse_choice(cls: type[_E], value: object, what: str, *, field: str) -> _E:
+    """The member of the string enum ``cls`` that ``value`` names, case and spaces aside.
+
+    A member is returned as it is; anything else is a :class:`ValidationError`
+    on ``field`` that names the ``what`` and lists the choices.
+    """
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, str):
+        try:
+            return cls(value.strip().lower())
+        except ValueError:
+            pass
+    choices = ", ".join(str(m.value) for m in cls)
+    raise ValidationError(f"unknown {what} {value!r}; use one of {choices}", field=field)

@@ -16,6 +16,7 @@ from attrs import frozen
 
 from .._errors import ValidationError
 from .._model import Ticket
+from .._text import parse_choice
 from ._principal import Principal
 
 __all__ = [
@@ -53,17 +54,7 @@ class Permission(enum.StrEnum):
 
     @classmethod
     def parse(cls, value: object) -> Permission:
-        if isinstance(value, Permission):
-            return value
-        if isinstance(value, str):
-            try:
-                return cls(value.strip().lower())
-            except ValueError:
-                pass
-        known = ", ".join(p.value for p in cls)
-        raise ValidationError(
-            f"unknown permission {value!r}; use one of {known}", field="permission"
-        )
+        return parse_choice(cls, value, "permission", field="permission")
 
 
 class Scope(enum.StrEnum):
@@ -81,15 +72,7 @@ class Scope(enum.StrEnum):
 
     @classmethod
     def parse(cls, value: object) -> Scope:
-        if isinstance(value, Scope):
-            return value
-        if isinstance(value, str):
-            try:
-                return cls(value.strip().lower())
-            except ValueError:
-                pass
-        known = ", ".join(s.value for s in cls)
-        raise ValidationError(f"unknown scope {value!r}; use one of {known}", field="scope")
+        return parse_choice(cls, value, "scope", field="scope")
 
 
 @frozen

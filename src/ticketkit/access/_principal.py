@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from attrs import field, frozen
 
 from .._errors import NotFound, ValidationError
-from .._text import check_name
+from .._text import check_name, parse_choice
 
 __all__ = ["Directory", "Principal", "Role", "Team"]
 
@@ -24,15 +24,7 @@ class Role(enum.StrEnum):
 
     @classmethod
     def parse(cls, value: object) -> Role:
-        if isinstance(value, Role):
-            return value
-        if isinstance(value, str):
-            try:
-                return cls(value.strip().lower())
-            except ValueError:
-                pass
-        known = ", ".join(r.value for r in cls)
-        raise ValidationError(f"unknown role {value!r}; use one of {known}", field="role")
+        return parse_choice(cls, value, "role", field="role")
 
 
 def _role(value: object) -> Role:
