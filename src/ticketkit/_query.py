@@ -39,6 +39,7 @@ __all__ = [
     "decode_cursor",
     "encode_cursor",
     "matches",
+    "query_of",
     "sort_key",
     "value_of",
 ]
@@ -69,6 +70,28 @@ class Condition:
     field: str
     op: Op
     value: Any = None
+
+
+def query_of(
+    where: Query | Mapping[str, Any] | Sequence[Condition] | None,
+    *,
+    text: str | None,
+    order_by: Sequence[str] | str,
+    limit: int,
+    cursor: str | None,
+) -> Query:
+    """The query ``Tracker.query``'s arguments describe: a ``Query``, or its parts.
+
+    A ``Query`` comes with none of the other arguments changed from their defaults.
+    """
+    if isinstance(where, Query):
+        if text is not None or order_by != ("id",) or limit != 50 or cursor is not None:
+            raise ValidationError(
+                "pass either a Query or the text/order_by/limit/cursor arguments, not "
+                "both; use attrs.evolve(query, ...) to change a Query"
+            )
+        return where
+    return Query.build(where, text=text, order_by=order_by, limit=limit, cursor=cursor)
 
 
 _KNOWN_FINGERPRINTS = 1024

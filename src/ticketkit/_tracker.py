@@ -28,7 +28,7 @@ from ._fields import FieldDef
 from ._guards import TransitionInputs
 from ._history import diff_events, replay, snapshot
 from ._model import Attachment, Comment, LinkKind, Ticket
-from ._query import Condition, Page, Query, check_query
+from ._query import Condition, Page, Query, check_query, query_of
 from ._search import SearchHit, search
 from ._subscriptions import Subscribers, Subscription
 from ._text import check_name, check_reference
@@ -281,15 +281,7 @@ class Tracker:
         description; ``order_by`` names fields, ``-`` first for descending. Pass the
         page's ``next_cursor`` back unchanged to get the next page.
         """
-        if isinstance(where, Query):
-            if text is not None or order_by != ("id",) or limit != 50 or cursor is not None:
-                raise ValidationError(
-                    "pass either a Query or the text/order_by/limit/cursor arguments, not "
-                    "both; use attrs.evolve(query, ...) to change a Query"
-                )
-            query = where
-        else:
-            query = Query.build(where, text=text, order_by=order_by, limit=limit, cursor=cursor)
+        query = query_of(where, text=text, order_by=order_by, limit=limit, cursor=cursor)
         return self.store.query(check_query(query, self.config.fields))
 
     def search(self, text: str, *, limit: int = 20) -> list[SearchHit]:

@@ -30,7 +30,7 @@ from .._errors import ConflictError, NotFound, PermissionDenied, ValidationError
 from .._events import Event, EventType
 from .._history import replay
 from .._model import Attachment, Comment, LinkKind, Ticket
-from .._query import Condition, Page, Query, check_query
+from .._query import Condition, Page, Query, check_query, query_of
 from .._search import SearchHit, check_search, terms, words
 from .._subscriptions import Subscription
 from .._text import check_name, check_reference
@@ -290,14 +290,7 @@ class Session:
         The principal's visibility conditions are part of the query, so a cursor
         only resumes the query (and the principal) it came from.
         """
-        if isinstance(where, Query):
-            if text is not None or order_by != ("id",) or limit != 50 or cursor is not None:
-                raise ValidationError(
-                    "pass either a Query or the text/order_by/limit/cursor arguments, not both"
-                )
-            query = where
-        else:
-            query = Query.build(where, text=text, order_by=order_by, limit=limit, cursor=cursor)
+        query = query_of(where, text=text, order_by=order_by, limit=limit, cursor=cursor)
         self._check_query_fields(query)
         if self._scope is None:
             self._scope = tuple(visibility_conditions(self.principal, self.policy))
