@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 from attrs import frozen
 
-__all__ = ["Event", "EventType", "JSONObjectText", "JSONValue"]
+__all__ = ["NOTICE_TYPES", "Event", "EventType", "JSONObjectText", "JSONValue"]
 
 #: A value that ``json.dumps`` accepts as it is. Event values are stored this
 #: way so any store can keep them and any front end can show them.
@@ -35,6 +35,29 @@ class EventType(enum.StrEnum):
     REDACTED = "redacted"
     #: A person's data was erased from the ticket.
     ERASED = "erased"
+    #: An SLA target reached a warning threshold (data: target, cycle, threshold, due).
+    SLA_WARNING = "sla_warning"
+    #: An SLA target was missed (data: target, cycle, due).
+    SLA_BREACHED = "sla_breached"
+    #: The ticket was escalated to a level (data: level, reason).
+    ESCALATED = "escalated"
+    #: An automation rule acted on the ticket (data: rule, trigger, anchor).
+    RULE_APPLIED = "rule_applied"
+    #: The customer was reminded that the ticket waits for them (data: reminder).
+    REMINDED = "reminded"
+
+
+#: Events that record that something happened to a ticket without changing it:
+#: they carry the ticket's current version, do not raise it, and replay skips them.
+NOTICE_TYPES = frozenset(
+    {
+        EventType.SLA_WARNING,
+        EventType.SLA_BREACHED,
+        EventType.ESCALATED,
+        EventType.RULE_APPLIED,
+        EventType.REMINDED,
+    }
+)
 
 
 class JSONObjectText(Mapping[str, JSONValue]):

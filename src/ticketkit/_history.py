@@ -15,7 +15,7 @@ from typing import Any
 from attrs import evolve
 
 from ._errors import ValidationError
-from ._events import Event, EventType, JSONValue
+from ._events import NOTICE_TYPES, Event, EventType, JSONValue
 from ._model import Ticket
 from ._values import decode, encode
 
@@ -157,7 +157,8 @@ def replay(events: Sequence[Event]) -> Ticket:
         **values,
     )
     for event in events[1:]:
-        ticket = apply_event(ticket, event)
+        if event.type not in NOTICE_TYPES:
+            ticket = apply_event(ticket, event)
     return ticket
 
 
