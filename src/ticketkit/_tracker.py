@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from attrs import evolve
 
+from . import _changes as changes
 from . import _edits as edits
 from . import _relations as relations
 from ._clock import Clock, SystemClock, ensure_utc
@@ -20,7 +21,6 @@ from ._errors import (
     DuplicateReference,
     NotFound,
     StorageError,
-    TransitionNotAllowed,
     ValidationError,
 )
 from ._events import Event, EventType
@@ -591,90 +591,12 @@ class Tracker:
         def change(
             tx: Transaction, current: Ticket, actor: str, now: datetime
         ) -> tuple[Ticket, list[Event]]:
-            if current.merged_into is not None:
-                raise TransitionNotAllowed(
-                    f"cannot {action!r} {current.key}: it was merged into "
-                    f"{current.merged_into}; work on {current.merged_into} instead",
-                    key=current.key,
-                    status=current.status,
-                    action=str(action),
-                    reason=f"merged into {current.merged_into}",
-                )
-            plan = self.workflow.plan(current, action, actor=actor, now=now, inputs=inputs)
-            extra = sorted(set(inputs.fields) - set(plan.changes))
-            if extra:
-                raise ValidationError(
-                    f"action {action!r} does not take {', '.join(extra)}; change those "
-                    "with update() instead",
-                    field=extra[0],
-                )
-            new = edits.after_transition(self.config, current, plan, now)
-            events = diff_events(
-                current,
-                new,
-                actor=actor,
-                at=now,
-                data={"status": {"action": plan.action.name}},
-            )
-            if not any(e.type is EventType.STATUS_CHANGED for e in events):
-                events.insert(
-                    0,
-                    Event(
-                        ticket_id=new.id,
-                        ticket_key=new.key,
-                        version=new.version,
-                        type=EventType.STATUS_CHANGED,
-                        actor=actor,
-                        at=now,
-                        field="status",
-                        old=current.status,
-                        new=new.status,
-                        data={
-                            "action": plan.action.name,
-                            "resolved_at": None
-                            if new.resolved_at is None
-                            else new.resolved_at.isoformat(),
-                        },
-                    ),
-                )
+            new, events = changes.transition(self.config, current, action, actor, now, inputs)
             if comment is not None:
-                events.append(self._comment_event(tx, new, comment, actor, now, internal))
+                events.append(changes.comment_event(tx, new, comment, actor, now, internal))
             return new, events
 
         return self._write(ref, actor, expected_version, change)
-
-    @staticmethod
-    def _comment_event(
-        tx: Transaction,
-        ticket: Ticket,
-        body: str,
-        actor: str,
-        now: datetime,
-        internal: bool,
-        added: list[Comment] | None = None,
-    ) -> Event:
-        stored = tx.add_comment(
-            Comment(
-                id=0,
-                ticket_id=ticket.id,
-                ticket_key=ticket.key,
-                author=actor,
-                body=body,
-                created=now,
-                internal=bool(internal),
-            )
-        )
-        if added is not None:
-            added.append(stored)
-        return Event(
-            ticket_id=ticket.id,
-            ticket_key=ticket.key,
-            version=ticket.version,
-            type=EventType.COMMENTED,
-            actor=actor,
-            at=now,
-            data={"comment_id": stored.id, "internal": stored.internal},
-        )
 
     def comment(
         self,
@@ -696,7 +618,7 @@ class Tracker:
             tx: Transaction, current: Ticket, actor: str, now: datetime
         ) -> tuple[Ticket, list[Event]]:
             new = evolve(current, version=current.version + 1, updated=now)
-            return new, [self._comment_event(tx, new, body, actor, now, internal, added)]
+            return new, [changes.comment_event(tx, new, body, actor, now, internal, added)]
 
         added: list[Comment] = []
         self._write(ref, actor, expected_version, change)
