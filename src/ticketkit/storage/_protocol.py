@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from .._access_log import Denial
+from .._automation_records import OutboxItem
 from .._events import Event
 from .._model import Attachment, Comment, Ticket
 from .._query import Page, Query
@@ -116,6 +117,78 @@ class Transaction(Protocol):
         """
         ...
 
+    # -- automation: scheduled work, counters, the outbox ---------------------------
+
+    def events(self, ticket_id: int) -> list[Event]:
+        """The ticket's events as this transaction sees them (its own included), oldest first."""
+        ...
+
+    def set_due(self, ticket_id: int, due_at: datetime | None) -> None:
+        """Set the instant of the ticket's next scheduled work; ``None`` removes it.
+
+        One instant per ticket: a new one replaces the old. The tenant is the
+        ticket's. :class:`~ticketkit.NotFound` if there is no such ticket.
+        """
+        ...
+
+    def claim_due(self, now: datetime, limit: int) -> list[int]:
+        """Take the tickets whose instant is at or before ``now``; return their ids.
+
+        Earliest instant first (ties by ticket id), at most ``limit`` (1 to
+        10,000), of every tenant. Claimed instants are removed: the caller sets
+        the next one with :meth:`set_due` in this same transaction, and a
+        rollback puts them back. Rows another open transaction has claimed are
+        skipped, never waited for twice nor handed out twice: of transactions
+        running at once, each ticket goes to one.
+        """
+        ...
+
+    def next_counter(self, name: str) -> int:
+        """The next value of the counter ``name``: 0, 1, 2, … never given out twice.
+
+        Counters are shared by every process using the store; a rollback gives
+        the value back.
+        """
+        ...
+
+    def add_outbox(self, items: Sequence[OutboxItem]) -> list[OutboxItem]:
+        """Store new outbox items (``id=0``); return them with ids, in order."""
+        ...
+
+    def lease_outbox(self, now: datetime, until: datetime, limit: int) -> list[OutboxItem]:
+        """Lease up to ``limit`` due items until ``until``; return them, oldest due first.
+
+        Due: not sent, not given up, ``next_attempt_at <= now``, and not leased
+        (``lease_until`` unset or before ``now``). The items come back with
+        ``lease_until=until``. Items another open transaction is leasing are
+        skipped.
+        """
+        ...
+
+    def outbox_sent(self, item_id: int, at: datetime) -> None:
+        """Record that the item was delivered at ``at``; its lease ends.
+
+        :class:`~ticketkit.NotFound` if there is no such item.
+        """
+        ...
+
+    def outbox_failed(self, item_id: int, error: str, retry_at: datetime | None) -> None:
+        """Record a failed delivery: ``attempts`` + 1, lease ended, ``last_error`` kept.
+
+        ``error`` is cut to 1,000 characters. The item is tried again from
+        ``retry_at``; with ``None`` it is given up. :class:`~ticketkit.NotFound`
+        if there is no such item.
+        """
+        ...
+
+    def rename_in_outbox(self, person: str, alias: str, *, tenant: str) -> None:
+        """For erasure: replace ``person`` by ``alias`` in the payloads of ``tenant``'s items.
+
+        Every occurrence in every string (and key) of the payload, exactly (case
+        counts); other tenants' items are left alone.
+        """
+        ...
+
 
 @runtime_checkable
 class Store(Protocol):
@@ -191,6 +264,33 @@ class Store(Protocol):
 
     def denials(self, *, tenant: str | None = None, limit: int = 100) -> list[Denial]:
         """The latest ``limit`` denied attempts (of ``tenant``), newest first."""
+        ...
+
+    def next_due(self, *, tenant: str | None = None) -> datetime | None:
+        """The earliest instant of scheduled work (of ``tenant``), or ``None`` if there is none."""
+        ...
+
+    def due_count(self, now: datetime) -> int:
+        """How many tickets (of every tenant) have scheduled work at or before ``now``."""
+        ...
+
+    def outbox(
+        self, *, tenant: str | None = None, pending: bool | None = None, limit: int = 100
+    ) -> list[OutboxItem]:
+        """The oldest ``limit`` outbox items (of ``tenant``), oldest first.
+
+        ``pending=True``: only those neither sent nor given up; ``False``: only
+        those sent or given up; ``None``: all.
+        """
+        ...
+
+    def count_open(
+        self, assignees: Sequence[str], statuses: Sequence[str], *, tenant: str | None = None
+    ) -> dict[str, int]:
+        """For each of ``assignees``, how many of its tickets (of ``tenant``) are in ``statuses``.
+
+        Every assignee given is a key, with 0 when it has none.
+        """
         ...
 
     def close(self) -> None: ...

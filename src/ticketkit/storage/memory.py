@@ -19,6 +19,11 @@ from .._events import Event
 from .._model import Attachment, Comment, Ticket
 from .._query import Page, Query, cursor_of, encode_cursor, matches, sort_key
 from .._search import terms, words
+from ._memory_automation import (
+    AutomationState,
+    MemoryAutomationReads,
+    MemoryAutomationTransaction,
+)
 
 __all__ = ["MemoryStore"]
 
@@ -155,9 +160,10 @@ class _State:
             "denial": 0,
         }
         self.search = _SearchIndex()
+        self.automation = AutomationState()
 
 
-class _MemoryTransaction:
+class _MemoryTransaction(MemoryAutomationTransaction):
     """Stages writes; :meth:`_apply` makes them visible all at once."""
 
     def __init__(self, state: _State) -> None:
@@ -175,6 +181,7 @@ class _MemoryTransaction:
         self._changed_attachments: dict[int, Attachment] = {}  # stored attachments, by id
         self._renames: list[tuple[str, str, str]] = []  # (person, alias, tenant) in denials
         self._last_ids = dict(state.last_ids)
+        self._start_automation(state.automation)
 
     def _next_id(self, kind: str) -> int:
         self._last_ids[kind] += 1
@@ -312,8 +319,14 @@ class _MemoryTransaction:
         self._denials = [renamed_denial(d, person, alias, tenant) for d in self._denials]
         self._renames.append((person, alias, tenant))
 
+    def _staged_events_for(self, ticket_id: int) -> list[Event]:
+        """The ticket's events, stored and staged, as this transaction sees them."""
+        stored = [self._changed_events.get(e.id, e) for e in self._state.events.get(ticket_id, ())]
+        return stored + [e for e in self._events if e.ticket_id == ticket_id]
+
     def _apply(self) -> None:
         state = self._state
+        self._apply_automation()
         state.tickets.update(self._tickets)
         for ticket in self._tickets.values():
             state.search.put_ticket(ticket)
@@ -346,7 +359,7 @@ class _MemoryTransaction:
         state.last_ids = self._last_ids
 
 
-class MemoryStore:
+class MemoryStore(MemoryAutomationReads):
     """Keeps everything in process memory; thread-safe; lost when the process ends.
 
     Transactions are serialised by a lock and staged, so a failure inside one
@@ -363,6 +376,12 @@ class MemoryStore:
             tx = _MemoryTransaction(self._state)
             yield tx
             tx._apply()
+
+    def _automation_state(self) -> AutomationState:
+        return self._state.automation
+
+    def _tickets(self) -> dict[int, Ticket]:
+        return self._state.tickets
 
     def _ticket(self, ticket_id: int, tenant: str | None) -> Ticket | None:
         """The ticket with this id if ``tenant`` may see it (call with the lock held)."""
