@@ -211,6 +211,39 @@ class TestUpgrade:
             i["name"] for i in inspector.get_indexes("tk_tickets")
         }
         assert "tk_access_denials" in table_names(engine)
+        assert upgrade(engine) == HEAD
+        assert differences(engine, metadata) == []
+
+    def test_automation_tables_are_added_to_a_0004_database(self, engine: sa.Engine) -> None:
+        """0004 to 0005 adds tk_schedule, tk_outbox and tk_counters with their indexes and
+        replaces the assignee index by (assignee, status); the schema then matches the code."""
+        upgrade(engine, "0004")
+        assert not {"tk_schedule", "tk_outbox", "tk_counters"} & table_names(engine)
+        assert upgrade(engine, "0005") == "0005" == HEAD
+        assert {"tk_schedule", "tk_outbox", "tk_counters"} <= table_names(engine)
+        inspector = sa.inspect(engine)
+        ticket_indexes = {i["name"] for i in inspector.get_indexes("tk_tickets")}
+        assert "ix_tk_tickets_assignee_status" in ticket_indexes
+        assert "ix_tk_tickets_assignee" not in ticket_indexes
+        assert "ix_tk_schedule_due_at_ticket_id" in {
+            i["name"] for i in inspector.get_indexes("tk_schedule")
+        }
+        assert differences(engine, metadata) == []
+
+    def test_automation_migration_finishes_an_interrupted_run(self, engine: sa.Engine) -> None:
+        """A 0005 run cut short after some DDL committed (MariaDB/MySQL) is finished, not failed."""
+        upgrade(engine, "0004")
+        # What an interrupted run can leave on MariaDB: some tables and one new index.
+        with engine.begin() as conn:
+            metadata.tables["tk_schedule"].create(conn)
+            metadata.tables["tk_counters"].create(conn)
+            conn.execute(
+                sa.text(
+                    "CREATE INDEX ix_tk_tickets_assignee_status ON tk_tickets (assignee, status)"
+                )
+            )
+        assert current_revision(engine) == "0004"
+        assert upgrade(engine) == HEAD
         assert differences(engine, metadata) == []
 
     def test_tenants_migration_finishes_an_interrupted_run(self, engine: sa.Engine) -> None:

@@ -183,7 +183,7 @@ def test_upgrade_keeps_every_row_and_makes_old_tickets_searchable(url: str, sour
     before_rows = at_revision(url, "0001", source)
     before = read_back(source)
 
-    assert upgrade(url) == HEAD == "0004"
+    assert upgrade(url) == HEAD == "0005"
 
     after_rows = dump(url)
     assert projected(after_rows, before_rows) == before_rows
@@ -251,14 +251,14 @@ def test_upgrade_from_0002_keeps_every_row_and_adds_references(url: str, source:
 
 
 def test_upgrade_from_0003_puts_every_ticket_in_the_default_tenant(url: str, source: str) -> None:
-    """From 0003 to 0004: every row kept, tenant 'default', nothing redacted, scoping works."""
+    """From 0003 on: every row kept, tenant 'default', nothing redacted, scoping works."""
     before_rows = at_revision(url, "0003", source)
     assert "tenant" not in before_rows["tk_tickets"][0]
     assert "redacted_at" not in before_rows["tk_comments"][0]
     assert "tk_access_denials" not in before_rows
     before = read_back(source)
 
-    assert upgrade(url) == "0004"
+    assert upgrade(url) == HEAD
 
     after_rows = dump(url)
     assert projected(after_rows, before_rows) == before_rows
@@ -288,3 +288,34 @@ def test_upgrade_from_0003_puts_every_ticket_in_the_default_tenant(url: str, sou
         acme = tracker.open("Acme's printer", actor="ann@acme.example", tenant="acme")
         assert store.get_ticket(acme.key, tenant="acme") == acme
         assert store.get_ticket(acme.key, tenant="default") is None
+
+
+def test_upgrade_from_0004_adds_empty_automation_tables_that_work(url: str, source: str) -> None:
+    """From 0004 to 0005: every row kept, the automation tables empty, then usable."""
+    before_rows = at_revision(url, "0004", source)
+    assert not {"tk_schedule", "tk_outbox", "tk_counters"} & set(before_rows)
+    before = read_back(source)
+
+    assert upgrade(url) == HEAD == "0005"
+
+    after_rows = dump(url)
+    assert projected(after_rows, before_rows) == before_rows
+    assert after_rows["tk_schedule"] == after_rows["tk_outbox"] == after_rows["tk_counters"] == []
+    assert after_rows == dump(source)
+    with Tracker.from_url(url, create=False) as tracker:
+        assert snapshot(tracker) == before
+        store = tracker.store
+        old = [tracker.get(f"TK-{n}") for n in range(1, len(TICKETS) + 1)]
+        assert store.count_open(["alice", "nobody"], [old[0].status]) == {"alice": 1, "nobody": 0}
+        later = START.replace(year=2027)
+        with store.transaction() as tx:
+            for n, ticket in enumerate(old):
+                tx.set_due(ticket.id, later.replace(minute=n))
+            assert tx.next_counter("route:default") == 0
+        assert store.next_due() == later.replace(minute=0)
+        with store.transaction() as tx:
+            assert tx.claim_due(later.replace(minute=1), 10) == [old[0].id, old[1].id]
+            assert [e.type for e in tx.events(old[0].id)] == [
+                e.type for e in tracker.history("TK-1")
+            ]
+        assert store.due_count(later.replace(minute=59)) == len(TICKETS) - 2

@@ -22,11 +22,14 @@ __all__ = [
     "attachment_content",
     "attachments",
     "comments",
+    "counters",
     "events",
     "field_values",
     "key_sequences",
     "links",
     "metadata",
+    "outbox",
+    "schedule",
     "ticket_references",
     "ticket_tags",
     "ticket_watchers",
@@ -80,7 +83,8 @@ tickets = Table(
     Column("tenant", Name(), nullable=False, server_default=text("'default'")),
     Column("organisation", Name(), nullable=True),
     Index(None, "status"),
-    Index(None, "assignee"),
+    # Open tickets per assignee (routing's fewest-open count) read this index alone.
+    Index(None, "assignee", "status"),
     Index(None, "priority"),
     Index(None, "queue"),
     Index(None, "updated"),
@@ -225,4 +229,47 @@ access_denials = Table(
     Column("target", Name(), nullable=True),
     Column("reason", LongText(), nullable=False),
     Index(None, "tenant", "id"),
+)
+
+# The next instant of scheduled work (SLA warnings, timed rules) of each ticket; at most
+# one row per ticket. Claimers take due rows in (due_at, ticket_id) order through the
+# index, with SELECT ... FOR UPDATE SKIP LOCKED on PostgreSQL and MariaDB.
+schedule = Table(
+    "tk_schedule",
+    metadata,
+    Column("ticket_id", Id, _ticket_fk(), primary_key=True, autoincrement=False),
+    Column("tenant", Name(), nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Index(None, "due_at", "ticket_id"),
+    Index(None, "tenant", "due_at"),
+)
+
+# Messages to deliver (ticketkit._automation_records.OutboxItem). The lease query reads
+# pending rows (sent_at NULL, gave_up false) in next_attempt_at order through the index.
+outbox = Table(
+    "tk_outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("ticket_id", Id, ForeignKey("tk_tickets.id", ondelete="SET NULL"), nullable=True),
+    Column("tenant", Name(), nullable=False),
+    Column("channel", Name(), nullable=False),
+    Column("payload", JSONText, nullable=False),
+    Column("created", UTCDateTime, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("last_error", LongText(), nullable=True),
+    Column("gave_up", Boolean, nullable=False),
+    Index(None, "sent_at", "gave_up", "next_attempt_at", "id"),
+    Index(None, "tenant", "id"),
+    Index(None, "ticket_id"),
+)
+
+# Named counters (round-robin turns), bumped with one upsert like the key sequences.
+counters = Table(
+    "tk_counters",
+    metadata,
+    Column("name", Name(200), primary_key=True),
+    Column("value", Id, nullable=False),
 )

@@ -42,6 +42,7 @@ from ..._query import Page, Query, encode_cursor
 from ..._text import MAX_NAME
 from . import _references, _search
 from . import _rows as rows
+from ._automation import SQLAutomationReads, SQLAutomationTransaction
 from ._compile import compile_query
 from ._driver_reads import DriverReads, event_from_driver, ticket_from_driver
 from ._engine import Durability, begin_write, make_engine, owns_transactions, translate_errors
@@ -263,7 +264,7 @@ def _new_id(result: CursorResult[Any]) -> int:
     return int(key[0])
 
 
-class SQLTransaction:
+class SQLTransaction(SQLAutomationTransaction):
     """One database transaction; see :class:`ticketkit.storage.Transaction`.
 
     The search index needs no code here: the database updates it in this same
@@ -545,7 +546,7 @@ class SQLTransaction:
         return [evolve(c, id=i) for c, i in zip(new_comments, ids, strict=True)]
 
 
-class SQLStore:
+class SQLStore(SQLAutomationReads):
     """Tickets in a SQL database through SQLAlchemy 2 Core.
 
     Build one with :meth:`from_url`, or hand it the :class:`~sqlalchemy.Engine`
