@@ -15,6 +15,7 @@ from ticketkit._events import Event, EventType
 from ticketkit._model import Ticket
 from ticketkit._priority import Priority
 from ticketkit.sla import (
+    BusinessCalendar,
     ClockState,
     SLANotice,
     SLAPolicy,
@@ -33,29 +34,14 @@ WF = helpdesk()
 FIRST, NEXT, RESOLUTION = TargetKind.FIRST_RESPONSE, TargetKind.NEXT_RESPONSE, TargetKind.RESOLUTION
 
 
-class AlwaysOpen:
-    """A 24/7 calendar: business time is wall-clock time."""
-
-    def add(self, start: datetime, duration: timedelta) -> datetime:
-        return start + duration
-
-    def elapsed(self, start: datetime, end: datetime) -> timedelta:
-        return max(end - start, timedelta(0))
-
-    def is_open(self, at: datetime) -> bool:
-        return True
-
-    def next_open(self, at: datetime) -> datetime:
-        return at
-
-    def to_data(self) -> dict[str, Any]:
-        return {"always": True}
+ALWAYS = BusinessCalendar.always()
+#: Monday to Friday, 09:00-17:00 UTC.
+OFFICE = BusinessCalendar.weekdays()
 
 
-ALWAYS = AlwaysOpen()
-
-
-def policy(calendar: Any = ALWAYS, warn_at: tuple[float, ...] = (0.5, 0.75)) -> SLAPolicy:
+def policy(
+    calendar: BusinessCalendar = ALWAYS, warn_at: tuple[float, ...] = (0.5, 0.75)
+) -> SLAPolicy:
     return SLAPolicy(
         targets=(
             Target(FIRST, "4h"),
@@ -431,6 +417,65 @@ class TestNotices:
         assert (status.next_change, next_notice_at(POLICY, status, story.events)) == (None, None)
 
 
+OFFICE_POLICY = policy(OFFICE)
+
+
+def wk(day: int, hour: float) -> float:
+    """Hours after T0 (Monday 2 March 2026, 09:00 UTC) of ``hour`` o'clock on ``day`` days later."""
+    return day * 24 + hour - 9
+
+
+class TestOfficeHours:
+    """On a Monday-Friday 09:00-17:00 calendar, nights and weekends do not count."""
+
+    def test_due_skips_the_weekend(self) -> None:
+        """Opened Friday 16:00 with 4 business hours: due Monday 12:00, paused by the calendar."""
+        story = Story()
+        story.ticket = attrs.evolve(story.ticket, created=at(wk(4, 16)))
+        story.events[0] = attrs.evolve(story.events[0], at=at(wk(4, 16)))
+        first = target(story.status(wk(5, 12), OFFICE_POLICY), FIRST)
+        assert (first.state, first.elapsed, first.remaining) == (ClockState.RUNNING, H, 3 * H)
+        assert first.due == at(wk(7, 12))
+        assert story.status(wk(5, 12), OFFICE_POLICY).next_change == at(wk(7, 10))
+
+    def test_opened_at_night_starts_counting_in_the_morning(self) -> None:
+        """A ticket opened Tuesday 20:00 is due Wednesday 13:00 and warned at 11:00 and 12:00."""
+        story = Story()
+        story.ticket = attrs.evolve(story.ticket, created=at(wk(1, 20)))
+        story.events[0] = attrs.evolve(story.events[0], at=at(wk(1, 20)))
+        status = story.status(wk(2, 8), OFFICE_POLICY)
+        assert target(status, FIRST).due == at(wk(2, 13))
+        assert target(status, FIRST).elapsed == timedelta(0)
+        assert status.next_change == at(wk(2, 11))
+        assert target(story.status(wk(2, 12), OFFICE_POLICY), FIRST).warnings == (0.5, 0.75)
+
+    def test_breach_across_a_night(self) -> None:
+        """Opened Monday 15:00, no response: breached Tuesday 11:00."""
+        story = Story()
+        story.ticket = attrs.evolve(story.ticket, created=at(wk(0, 15)))
+        story.events[0] = attrs.evolve(story.events[0], at=at(wk(0, 15)))
+        first = target(story.status(wk(1, 12), OFFICE_POLICY), FIRST)
+        assert (first.state, first.breached_at) == (ClockState.BREACHED, at(wk(1, 11)))
+        assert first.remaining == -H
+
+    def test_pending_over_a_weekend(self) -> None:
+        """Pending from Wednesday 10:00 to Monday 11:00: only business time outside it counts."""
+        story = Story().move(0, "open").reply(0).move(wk(2, 10), "pending_customer")
+        paused = target(story.status(wk(6, 12), OFFICE_POLICY), RESOLUTION)
+        assert (paused.state, paused.paused_since) == (ClockState.PAUSED, at(wk(2, 10)))
+        assert paused.elapsed == 2 * 8 * H + H
+        story.move(wk(7, 11), "open")
+        res = target(story.status(wk(7, 12), OFFICE_POLICY), RESOLUTION)
+        assert (res.state, res.elapsed) == (ClockState.RUNNING, 2 * 8 * H + 2 * H)
+        assert res.due == at(wk(8, 10))  # 6 h left: Monday 12:00-17:00, Tuesday 09:00-10:00
+
+    def test_next_response_cycle_over_a_night(self) -> None:
+        """A customer reply at 16:30 is due 2 business hours later: 10:30 next morning."""
+        story = Story().reply(wk(0, 10)).customer(wk(0, 16.5))
+        cycle = target(story.status(wk(0, 18), OFFICE_POLICY), NEXT)
+        assert (cycle.cycle, cycle.due, cycle.elapsed) == (1, at(wk(1, 10.5)), 0.5 * H)
+
+
 class TestWithTheTracker:
     def test_the_tracker_s_events_drive_the_clocks(self) -> None:
         """Events written by Tracker.open/comment/transition are read as specified."""
@@ -503,6 +548,13 @@ class TestProperties:
         """remaining + elapsed == within; due_notices is idempotent; next_notice_at is exact."""
         story, now = drawn
         _check_story(story, now, POLICY)
+
+    @given(stories(), st.sampled_from(["UTC", "Europe/Berlin", "America/New_York"]))
+    def test_clock_invariants_on_office_hours(self, drawn: tuple[Story, float], zone: str) -> None:
+        """The same invariants hold when nights, weekends and DST changes do not count."""
+        story, now = drawn
+        calendar = BusinessCalendar.weekdays("08:30", "17:00", timezone=zone)
+        _check_story(story, now, policy(calendar))
 
 
 def test_the_opened_snapshot_is_never_read() -> None:

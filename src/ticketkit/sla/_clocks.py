@@ -43,7 +43,8 @@ from .._clock import ensure_utc
 from .._errors import ValidationError
 from .._events import Event, EventType
 from .._workflow import Category
-from ._policy import Calendar, SLAPolicy, Target, TargetKind
+from ._calendar import BusinessCalendar
+from ._policy import SLAPolicy, Target, TargetKind
 
 if TYPE_CHECKING:
     from .._model import Ticket
@@ -246,7 +247,7 @@ class _Timeline:
 
 
 def _measure(
-    calendar: Calendar,
+    calendar: BusinessCalendar,
     warn_at: tuple[float, ...],
     target: Target,
     cycle: int,

@@ -20,44 +20,21 @@ import math
 import re
 import types
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from attrs import field, frozen
 
 from .._errors import ValidationError
 from .._priority import Priority
 from .._text import check_name, parse_choice
+from ._calendar import BusinessCalendar
 
 if TYPE_CHECKING:
     from .._fields import FieldDef
     from .._model import Ticket
 
-__all__ = ["Calendar", "SLAPolicy", "Target", "TargetKind", "format_duration", "parse_duration"]
-
-
-class Calendar(Protocol):
-    """What the SLA clocks need of a business calendar (see ``BusinessCalendar``)."""
-
-    def add(self, start: datetime, duration: timedelta) -> datetime:
-        """The instant when ``duration`` of business time has passed after ``start``."""
-        ...
-
-    def elapsed(self, start: datetime, end: datetime) -> timedelta:
-        """Business time in ``[start, end)``."""
-        ...
-
-    def is_open(self, at: datetime) -> bool:
-        """Whether ``at`` lies in working time."""
-        ...
-
-    def next_open(self, at: datetime) -> datetime:
-        """The first working instant at or after ``at``."""
-        ...
-
-    def to_data(self) -> dict[str, Any]:
-        """The calendar as plain data."""
-        ...
+__all__ = ["SLAPolicy", "Target", "TargetKind", "format_duration", "parse_duration"]
 
 
 class TargetKind(enum.StrEnum):
@@ -262,18 +239,11 @@ def _to_warn_at(value: Iterable[float]) -> tuple[float, ...]:
     return tuple(sorted(found))
 
 
-def _default_calendar() -> Calendar:
-    from ._calendar import BusinessCalendar
-
-    return BusinessCalendar.always()
-
-
 def _check_calendar(_: object, __: object, value: Any) -> None:
-    missing = [m for m in ("add", "elapsed", "is_open", "next_open") if not hasattr(value, m)]
-    if missing:
+    if not isinstance(value, BusinessCalendar):
         raise ValidationError(
-            f"calendar {value!r} is not a business calendar (it lacks {', '.join(missing)}); "
-            "give a ticketkit.sla.BusinessCalendar",
+            f"calendar {value!r} is not a BusinessCalendar; build one with "
+            "BusinessCalendar.weekdays(...) or BusinessCalendar.from_data(...)",
             field="calendar",
         )
 
@@ -292,7 +262,7 @@ class SLAPolicy:
 
     targets: tuple[Target, ...] = field(converter=_to_targets)
     name: str = field(default="default", converter=_policy_name)
-    calendar: Calendar = field(factory=_default_calendar, validator=_check_calendar)
+    calendar: BusinessCalendar = field(factory=BusinessCalendar.always, validator=_check_calendar)
     warn_at: tuple[float, ...] = field(default=(0.75,), converter=_to_warn_at)
     tier_field: str | None = field(default=None, converter=_tier_field)
     _by_kind: Mapping[TargetKind, tuple[Target, ...]] = field(init=False, eq=False, repr=False)
@@ -399,7 +369,5 @@ class SLAPolicy:
             key: data[key] for key in ("name", "warn_at", "tier_field") if key in data
         }
         if data.get("calendar") is not None:
-            from ._calendar import BusinessCalendar
-
             options["calendar"] = BusinessCalendar.from_data(data["calendar"])
         return cls(tuple(Target.from_data(item) for item in raw), **options)
