@@ -51,6 +51,7 @@ from ._history import replay
 from ._model import Attachment, Comment, Link, LinkKind, Ticket
 from ._priority import Impact, Priority, Urgency
 from ._query import Query
+from ._testing_automation import AutomationContract
 from ._testing_personal import PersonalDataContract
 from ._testing_tenants import TenantContract
 from ._tracker import Tracker
@@ -386,7 +387,7 @@ def _walk(tracker: Tracker, limit: int, **query: Any) -> list[list[str]]:
         assert len(pages) <= 50, "pagination does not end"
 
 
-class StoreContract(TenantContract, PersonalDataContract):
+class StoreContract(TenantContract, PersonalDataContract, AutomationContract):
     """The behaviour every store must show. Subclass it and implement :meth:`make_store`.
 
     The tests of tenant scoping, redaction support and the access log come
