@@ -399,14 +399,7 @@ class Router:
         An agent is left out when its ``available`` flag is false, ``available(name)``
         says no, or it has ``max_open`` tickets open in ``open_counts`` (missing: 0).
         """
-        counts = open_counts or {}
-        return [
-            a
-            for a in self.pool(ticket, route)
-            if a.available
-            and (available is None or available(a.name))
-            and (a.max_open is None or counts.get(a.name, 0) < a.max_open)
-        ]
+        return _ready(self.pool(ticket, route), available, open_counts or {})
 
     def turn_key(self, ticket: Ticket, route: Route) -> str:
         """The name of the round-robin counter of ``ticket``'s route, tenant and pool.
@@ -414,8 +407,7 @@ class Router:
         At most 88 characters: ``"rr:"``, the route name (cut to 64) and a digest of the
         route name, the tenant and the pool's agent names.
         """
-        names = [a.name for a in self.pool(ticket, route)]
-        return f"rr:{route.name[:64]}:{_digest(route.name, ticket.tenant, *names)}"
+        return _turn_key(route, ticket.tenant, self.pool(ticket, route))
 
     def pick(
         self,
@@ -435,14 +427,14 @@ class Router:
         route = self.route_for(ticket)
         if route is None:
             return None
-        ready = self.candidates(ticket, route, available=available, open_counts=open_counts)
+        pool = self.pool(ticket, route)
+        ready = _ready(pool, available, open_counts)
         if not ready:
             return None
         if route.strategy is Strategy.FEWEST_OPEN:
             return min(ready, key=lambda a: (open_counts.get(a.name, 0), a.name)).name
-        pool = self.pool(ticket, route)
         names = {a.name for a in ready}
-        key = self.turn_key(ticket, route)
+        key = _turn_key(route, ticket.tenant, pool)
         taken: set[int] = set()
         # A ready agent owns one slot in every len(pool) consecutive ones, so alone this
         # ends within len(pool) calls; routers running at the same time may take the
@@ -529,6 +521,23 @@ class Router:
         if "routes" in values:
             values["routes"] = [Route.from_data(r) for r in read_list(values["routes"], "routes")]
         return in_context("the router", lambda: cls(**values))  # type: ignore[no-any-return]
+
+
+def _ready(
+    pool: list[Agent], available: Callable[[str], bool] | None, counts: Mapping[str, int]
+) -> list[Agent]:
+    return [
+        a
+        for a in pool
+        if a.available
+        and (available is None or available(a.name))
+        and (a.max_open is None or counts.get(a.name, 0) < a.max_open)
+    ]
+
+
+def _turn_key(route: Route, tenant: str, pool: list[Agent]) -> str:
+    digest = _digest(route.name, tenant, *(a.name for a in pool))
+    return f"rr:{route.name[:64]}:{digest}"
 
 
 def _field(fields: Mapping[str, FieldDef], name: str, what: str) -> FieldDef:
