@@ -7,17 +7,16 @@ checked once, round-tripped through :meth:`SLAPolicy.to_data` and
 :meth:`SLAPolicy.from_data`. The clocks that run on tickets live in
 :mod:`ticketkit.sla._clocks`.
 
-Durations in data are text: whole days, hours, minutes and seconds such as
-``"4h"``, ``"2d 4h"``, ``"1h 30m"`` or ``"45s"`` (a day is 24 hours of
-*business* time, so on a 09:00-17:00 calendar ``"1d"`` spans three working
-days; write ``"8h"`` for one working day). A bare number is read as seconds.
+Durations in data use the compact form of all automation settings
+(:mod:`ticketkit.rules._duration`): ``"4h"``, ``"2d 4h"``, ``"1h 30m"``, ``"45s"``,
+or a number of seconds. A day is 24 hours of *business* time, so on a
+09:00-17:00 calendar ``"1d"`` spans three working days; write ``"8h"`` for one
+working day.
 """
 
 from __future__ import annotations
 
 import enum
-import math
-import re
 import types
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
@@ -28,13 +27,14 @@ from attrs import field, frozen
 from .._errors import ValidationError
 from .._priority import Priority
 from .._text import check_name, parse_choice
+from ..rules._duration import format_duration, parse_duration
 from ._calendar import BusinessCalendar
 
 if TYPE_CHECKING:
     from .._fields import FieldDef
     from .._model import Ticket
 
-__all__ = ["SLAPolicy", "Target", "TargetKind", "format_duration", "parse_duration"]
+__all__ = ["SLAPolicy", "Target", "TargetKind"]
 
 
 class TargetKind(enum.StrEnum):
@@ -53,60 +53,22 @@ class TargetKind(enum.StrEnum):
         return parse_choice(cls, value, "SLA target kind", field="kind")
 
 
-_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-_PART = re.compile(r"(\d+)\s*([dhms])")
-_WHOLE = re.compile(r"^\s*(?:\d+\s*[dhms]\s*)+$")
-
-
-def parse_duration(value: object, what: str = "duration") -> timedelta:
-    """Read a duration: a ``timedelta``, text like ``"2d 4h 30m"``, or a number of seconds."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if not math.isfinite(value):
-            raise ValidationError(f"{what} must be a finite number of seconds, got {value!r}")
-        return timedelta(seconds=value)
-    if isinstance(value, str) and _WHOLE.match(value):
-        seen: set[str] = set()
-        seconds = 0
-        for number, unit in _PART.findall(value):
-            if unit in seen:
-                break
-            seen.add(unit)
-            seconds += int(number) * _UNITS[unit]
-        else:
-            return timedelta(seconds=seconds)
-    raise ValidationError(
-        f"{what} {value!r} is not a duration; write days, hours, minutes and seconds such as "
-        "'4h', '2d 4h' or '30m' (each unit once), or a number of seconds",
-        field=what,
+def _not_positive(value: object) -> ValidationError:
+    return ValidationError(
+        f"an SLA target must give a positive length of business time such as '4h', got {value}",
+        field="within",
     )
 
 
-def format_duration(value: timedelta) -> str:
-    """Write a duration as :func:`parse_duration` reads it (``"2d 4h"``; ``"0s"`` for zero).
-
-    Whole seconds become text; a duration with microseconds becomes a number of seconds.
-    """
-    if value.microseconds or value < timedelta(0):
-        return str(value.total_seconds())
-    rest = int(value.total_seconds())
-    parts = []
-    for unit, size in _UNITS.items():
-        count, rest = divmod(rest, size)
-        if count:
-            parts.append(f"{count}{unit}")
-    return " ".join(parts) or "0s"
-
-
 def _within(value: object) -> timedelta:
-    duration = parse_duration(value, "within")
+    if isinstance(value, timedelta):
+        duration = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool) and value <= 0:
+        raise _not_positive(value)
+    else:
+        duration = parse_duration(value, "within")
     if duration <= timedelta(0):
-        raise ValidationError(
-            f"an SLA target must give a positive length of business time such as '4h', got "
-            f"{duration}",
-            field="within",
-        )
+        raise _not_positive(duration)
     return duration
 
 
