@@ -112,6 +112,13 @@ class TestAppliesTo:
             assert POLICY.applies_to("breach", target)
             assert not POLICY.applies_to("warning", target)
 
+    def test_the_sla_event_types_name_the_triggers(self) -> None:
+        """sla_warning and sla_breached events stand for warning and breach."""
+        assert POLICY.applies_to(EventType.SLA_BREACHED, "resolution")
+        assert not POLICY.applies_to(EventType.SLA_WARNING, "resolution")
+        with pytest.raises(ValidationError, match="trigger 'escalated'"):
+            POLICY.applies_to(EventType.ESCALATED, "resolution")
+
     def test_on_and_targets_narrow_it(self) -> None:
         """Only the listed triggers on the listed targets escalate."""
         policy = EscalationPolicy(POLICY.levels, on={"warning"}, targets={"first_response"})

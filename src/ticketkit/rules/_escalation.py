@@ -31,6 +31,11 @@ SLA_TARGETS = ("first_response", "next_response", "resolution")
 #: What can escalate a ticket: an SLA warning, an SLA breach.
 ESCALATION_TRIGGERS = ("warning", "breach")
 
+_EVENT_TRIGGERS = {
+    EventType.SLA_WARNING.value: "warning",
+    EventType.SLA_BREACHED.value: "breach",
+}
+
 
 def _level_name(value: str) -> str:
     return check_name(value, "level name")
@@ -174,8 +179,14 @@ class EscalationPolicy:
             field="level",
         )
 
-    def applies_to(self, trigger: str, target: str) -> bool:
-        """Does an SLA ``trigger`` ("warning"/"breach") on ``target`` escalate?"""
+    def applies_to(self, trigger: str | EventType, target: str) -> bool:
+        """Does an SLA ``trigger`` on ``target`` escalate?
+
+        ``trigger`` is ``"warning"`` or ``"breach"``, or the event type recording it
+        (``sla_warning``, ``sla_breached``).
+        """
+        trigger = str(trigger)
+        trigger = _EVENT_TRIGGERS.get(trigger, trigger)
         if trigger not in ESCALATION_TRIGGERS:
             raise ValidationError(
                 f"unknown escalation trigger {trigger!r}; use {' or '.join(ESCALATION_TRIGGERS)}",
