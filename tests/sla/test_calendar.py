@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import tomllib
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -289,6 +290,14 @@ class TestHolidays:
         assert date(2026, 1, 6) not in OFFICE.with_country_holidays("DE", [2026]).holidays
         assert not cal.is_open(berlin(2026, 12, 25, 12))
 
+    def test_without_the_holidays_package_the_error_names_the_extra(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """with_country_holidays needs ticketkit[holidays] and says so."""
+        monkeypatch.setitem(sys.modules, "holidays", None)
+        with pytest.raises(ImportError, match=r"pip install 'ticketkit\[holidays\]'"):
+            OFFICE.with_country_holidays("DE", [2026])
+
     def test_unknown_country(self) -> None:
         """An unknown country code is a ValidationError naming it."""
         with pytest.raises(ValidationError, match=r"no holidays for 'XX'.*ISO 3166"):
@@ -337,3 +346,22 @@ class TestData:
         """Missing hours, unknown keys and wrong shapes are refused."""
         with pytest.raises(ValidationError, match=message):
             BusinessCalendar.from_data(data)
+
+
+class TestCost:
+    def test_a_year_is_measured_a_week_at_a_time(self) -> None:
+        """elapsed over a year builds one table per local week, reused by later calls."""
+        cal = BusinessCalendar.weekdays(timezone="Europe/Berlin")
+        weeks = cal._engine._weeks  # the cache is what is checked
+        assert cal.elapsed(berlin(2026, 1, 1), berlin(2027, 1, 1)) == 2088 * H
+        assert 52 <= len(weeks) <= 54
+        before = dict(weeks)
+        assert cal.add(berlin(2026, 1, 1), timedelta(days=30)) == berlin(2026, 5, 6, 17)
+        assert weeks == before
+
+    def test_copies_do_not_share_a_cache(self) -> None:
+        """A calendar with other holidays gets its own tables."""
+        cal = BusinessCalendar.weekdays(timezone="Europe/Berlin")
+        assert cal.elapsed(berlin(2026, 12, 21), berlin(2026, 12, 28)) == 40 * H
+        other = cal.with_holidays(["2026-12-24"])
+        assert other.elapsed(berlin(2026, 12, 21), berlin(2026, 12, 28)) == 32 * H

@@ -351,7 +351,7 @@ class BusinessCalendar:
         """
         try:
             import holidays as holidays_package
-        except ImportError:  # pragma: no cover - exercised in a subprocess test
+        except ImportError:
             raise ImportError(
                 "with_country_holidays needs the holidays package; "
                 "install it with: pip install 'ticketkit[holidays]'"
