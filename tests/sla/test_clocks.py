@@ -214,6 +214,11 @@ class TestFirstResponse:
         assert target(story.status(2), FIRST).warnings == (0.5,)
         assert target(story.status(3.5), FIRST).warnings == (0.5, 0.75)
 
+    def test_before_opening_nothing_is_used(self) -> None:
+        """Asked about an instant before the ticket was opened, the clock has not started."""
+        first = target(Story().status(-3), FIRST)
+        assert (first.state, first.elapsed, first.due) == (ClockState.RUNNING, timedelta(0), at(4))
+
     def test_events_after_now_are_ignored(self) -> None:
         """The status at an earlier instant does not see later events."""
         story = Story().reply(2)
@@ -387,6 +392,16 @@ class TestNotices:
         assert target(story.status(3), FIRST).state is ClockState.RUNNING
         assert next_notice_at(POLICY, story.status(3), story.events) == at(12)  # resolution 50 %
         assert due_notices(POLICY, story.status(5), story.events) == []
+
+    def test_warnings_recorded_before_a_retarget_are_not_next(self) -> None:
+        """Warned under P1, lowered to P3: the P3 warnings are recorded already; next is the due."""
+        story = Story(priority=Priority.P1)
+        story.record(due_notices(POLICY, story.status(0.8), story.events), 0.8)
+        story.prioritise(0.9, Priority.P3)
+        status = story.status(1)
+        assert target(status, FIRST).warnings == ()
+        assert status.next_change == at(2)
+        assert next_notice_at(POLICY, status, story.events) == at(4)
 
     def test_breach_of_an_earlier_cycle_is_still_recorded(self) -> None:
         """A cycle breached and answered between scheduler runs still gets its breach."""

@@ -278,6 +278,7 @@ def _measure(
         used += spent
     upcoming: list[datetime] = []
     running = met_at is None and paused_since is None
+    base = max(now, started)
     if breached_at is not None:
         state, due = ClockState.BREACHED, breached_at
     elif met_at is not None:
@@ -285,9 +286,9 @@ def _measure(
     elif not running:
         state, due = ClockState.PAUSED, None
     else:
-        state, due = ClockState.RUNNING, calendar.add(now, within - used)
+        state, due = ClockState.RUNNING, calendar.add(base, within - used)
     if running:
-        upcoming = [calendar.add(now, amount - used) for amount, _ in marks]
+        upcoming = [calendar.add(base, amount - used) for amount, _ in marks]
     status = TargetStatus(
         kind=target.kind,
         state=state,
@@ -423,10 +424,15 @@ def next_notice_at(
     """The earliest instant after ``status.now`` at which a warning or breach that
     ``events`` do not record yet falls due; ``None`` when no running clock has one."""
     warned, breached = _recorded(events)
+    running = [t for t in status.targets if t.state is ClockState.RUNNING]
+    if not any(
+        (t.kind.value, t.cycle) in breached
+        or any((t.kind.value, t.cycle, f) in warned for f in policy.warn_at if f not in t.warnings)
+        for t in running
+    ):
+        return status.next_change  # nothing ahead is recorded yet: no calendar work needed
     found: list[datetime] = []
-    for target in status.targets:
-        if target.state is not ClockState.RUNNING:
-            continue
+    for target in running:
         key = target.kind.value
         for fraction in policy.warn_at:
             if fraction not in target.warnings and (key, target.cycle, fraction) not in warned:
