@@ -44,7 +44,7 @@ class Handler:
     refuse_rcpt: str | None = None
     refuse_data: str | None = None
 
-    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
+    async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
     ) -> str:
         if self.refuse_rcpt is not None:
@@ -52,7 +52,7 @@ class Handler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.refuse_data is not None:
             return self.refuse_data
         raw = envelope.original_content or envelope.content
