@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
 import sys
 import tomllib
 from datetime import UTC, date, datetime, time, timedelta
@@ -82,6 +84,13 @@ class TestConstruction:
         """An empty list for a day means the same as leaving the day out."""
         a = BusinessCalendar(hours={"mon": [("09:00", "17:00")], "tue": []})
         assert a == BusinessCalendar(hours={"mon": [("09:00", "17:00")]})
+
+    def test_pickles_and_copies(self) -> None:
+        """A calendar survives pickle and deepcopy (for worker processes), equal and working."""
+        OFFICE.elapsed(berlin(2026, 1, 1), berlin(2026, 2, 1))  # fill the cache first
+        for again in (pickle.loads(pickle.dumps(OFFICE)), copy.deepcopy(OFFICE)):
+            assert again == OFFICE
+            assert again.add(berlin(2026, 11, 27, 16), 2 * H) == berlin(2026, 11, 30, 10)
 
     def test_is_frozen(self) -> None:
         """A calendar cannot be changed in place."""

@@ -8,9 +8,9 @@ is always eight hours, even on a DST change day.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
-import types
 import zoneinfo
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime, time, timedelta
@@ -136,7 +136,7 @@ class _Hours(Mapping[int, tuple[Interval, ...]]):
     __slots__ = ("_data",)
 
     def __init__(self, data: Mapping[int, tuple[Interval, ...]]) -> None:
-        self._data = types.MappingProxyType(dict(sorted(data.items())))
+        self._data = dict(sorted(data.items()))  # never handed out, so never changed
 
     def __getitem__(self, key: int) -> tuple[Interval, ...]:
         return self._data[key]
@@ -257,9 +257,10 @@ class BusinessCalendar:
     hours: Mapping[int, tuple[Interval, ...]] = field(converter=_hours)
     timezone: str = field(default="UTC", converter=_timezone)
     holidays: frozenset[date] = field(default=frozenset(), converter=_holidays)
-    _engine: BusinessTime = field(init=False, eq=False, repr=False, hash=False)
 
-    def __attrs_post_init__(self) -> None:
+    @functools.cached_property
+    def _engine(self) -> BusinessTime:
+        """The week tables of this calendar, built on first use and cached."""
         days = tuple(
             tuple(
                 (_micros(start, end=False), _micros(stop, end=True))
@@ -267,8 +268,7 @@ class BusinessCalendar:
             )
             for day in range(7)
         )
-        engine = BusinessTime(zoneinfo.ZoneInfo(self.timezone), days, self.holidays)
-        object.__setattr__(self, "_engine", engine)
+        return BusinessTime(zoneinfo.ZoneInfo(self.timezone), days, self.holidays)
 
     # -- constructors and data -------------------------------------------------
 
