@@ -307,10 +307,27 @@ class TestHolidays:
         with pytest.raises(ImportError, match=r"pip install 'ticketkit\[holidays\]'"):
             OFFICE.with_country_holidays("DE", [2026])
 
-    def test_unknown_country(self) -> None:
-        """An unknown country code is a ValidationError naming it."""
-        with pytest.raises(ValidationError, match=r"no holidays for 'XX'.*ISO 3166"):
-            OFFICE.with_country_holidays("XX", [2026])
+    @pytest.mark.parametrize(
+        ("country", "years", "subdiv", "message"),
+        [
+            ("XX", [2026], None, r"no holidays for 'XX'.*ISO 3166"),
+            ("DE", [2026], "XX", r"no holidays for 'DE/XX'.*subdivision"),
+            ("", [2026], None, r"country must be an ISO 3166 code"),
+            ("DE", 2026, None, r"years must be a list of years"),
+            ("DE", ["2026"], None, r"whole years such as 2026, got '2026'"),
+        ],
+    )
+    def test_bad_country_holidays_arguments(
+        self, country: str, years: list[int], subdiv: str | None, message: str
+    ) -> None:
+        """Unknown countries or subdivisions and bad years are ValidationErrors naming them."""
+        with pytest.raises(ValidationError, match=message):
+            OFFICE.with_country_holidays(country, years, subdiv)
+
+    def test_country_codes_in_any_case(self) -> None:
+        """The country code is read case-insensitively."""
+        lower = OFFICE.with_country_holidays("de", [2026])
+        assert lower == OFFICE.with_country_holidays("DE", [2026])
 
 
 class TestData:

@@ -356,14 +356,28 @@ class BusinessCalendar:
                 "with_country_holidays needs the holidays package; "
                 "install it with: pip install 'ticketkit[holidays]'"
             ) from None
-        year_list = sorted({int(year) for year in years})
-        try:
-            found = holidays_package.country_holidays(country, subdiv=subdiv, years=year_list)
-        except NotImplementedError:
-            where = country if subdiv is None else f"{country}/{subdiv}"
+        if not isinstance(country, str) or not country.strip():
             raise ValidationError(
-                f"the holidays package knows no holidays for {where!r}; use an ISO 3166 "
-                "country code such as 'DE' (and a subdivision it lists, such as 'BY')",
+                f"country must be an ISO 3166 code such as 'DE', got {country!r}", field="country"
+            )
+        if isinstance(years, str | bytes) or not isinstance(years, Iterable):
+            raise ValidationError(
+                f"years must be a list of years such as [2026, 2027], got {years!r}", field="years"
+            )
+        year_list = sorted(set(years))
+        for year in year_list:
+            if isinstance(year, bool) or not isinstance(year, int) or not 1 <= year <= 9999:
+                raise ValidationError(
+                    f"years must be whole years such as 2026, got {year!r}", field="years"
+                )
+        code = country.strip().upper()
+        try:
+            found = holidays_package.country_holidays(code, subdiv=subdiv, years=year_list)
+        except NotImplementedError as exc:
+            where = code if subdiv is None else f"{code}/{subdiv}"
+            raise ValidationError(
+                f"the holidays package knows no holidays for {where!r} ({exc}); use an ISO "
+                "3166 country code such as 'DE' (and a subdivision it lists, such as 'BY')",
                 field="country",
             ) from None
         return self.with_holidays(found.keys())
