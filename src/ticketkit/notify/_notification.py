@@ -84,7 +84,14 @@ class NotificationError(TicketkitError):
         self.permanent = permanent
 
 
-def check_line(value: object, what: str, *, limit: int = MAX_NAME, empty: bool = False) -> str:
+def check_line(
+    value: object,
+    what: str,
+    *,
+    limit: int = MAX_NAME,
+    empty: bool = False,
+    owner: str = "a notification's",
+) -> str:
     """``value`` as one line of text: a string without control characters, at most ``limit`` long.
 
     Line breaks in particular are refused, so the value can never start a new
@@ -92,21 +99,19 @@ def check_line(value: object, what: str, *, limit: int = MAX_NAME, empty: bool =
     """
     if not isinstance(value, str):
         raise ValidationError(
-            f"a notification's {what} must be a string, got {type(value).__name__}", field=what
+            f"{owner} {what} must be a string, got {type(value).__name__}", field=what
         )
     if not empty and not value.strip():
-        raise ValidationError(
-            f"a notification's {what} must not be empty or only white space", field=what
-        )
+        raise ValidationError(f"{owner} {what} must not be empty or only white space", field=what)
     if len(value) > limit:
         raise ValidationError(
-            f"a notification's {what} is {len(value)} characters long; the limit is {limit}",
+            f"{owner} {what} is {len(value)} characters long; the limit is {limit}",
             field=what,
         )
     bad = _LINE_CONTROL.search(value)
     if bad:
         raise ValidationError(
-            f"a notification's {what} {value[:60]!r} contains the control character "
+            f"{owner} {what} {value[:60]!r} contains the control character "
             f"U+{ord(bad.group()):04X}; use single-line text (line breaks would start new "
             "headers)",
             field=what,

@@ -44,7 +44,7 @@ def is_address(value: object) -> bool:
 
 def parse_sender(value: object) -> Address:
     """``value`` as an Address: ``help@example.com`` or ``Help Desk <help@example.com>``."""
-    text = check_line(value, "sender")
+    text = check_line(value, "sender", owner="the SMTP notifier's")
     named = _NAMED.fullmatch(text.strip())
     name, address = (named["name"].strip(), named["address"]) if named else ("", text.strip())
     if not is_address(address):
@@ -81,13 +81,13 @@ def _port(instance: object, attribute: object, value: Any) -> None:
 
 
 def _host(instance: object, attribute: object, value: Any) -> None:
-    check_line(value, "host")
+    check_line(value, "host", owner="the SMTP notifier's")
 
 
 def _optional_line(what: str) -> Any:
     def check(instance: object, attribute: object, value: Any) -> None:
         if value is not None:
-            check_line(value, what)
+            check_line(value, what, owner="the SMTP notifier's")
 
     return check
 

@@ -120,7 +120,7 @@ _OPENER = urllib.request.build_opener(_NoRedirect)
 
 
 def _url(instance: object, attribute: object, value: Any) -> None:
-    text = check_line(value, "url", limit=2000)
+    text = check_line(value, "url", limit=2000, owner="the webhook's")
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError(
