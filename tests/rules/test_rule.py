@@ -109,7 +109,10 @@ class TestRule:
             (lambda: Rule("r", OnEvent({"opened"}), []), "rule 'r' has no actions"),
             (lambda: Rule("r", {"event": ["opened"]}, [Note("x")]), "must be OnEvent or Elapsed"),
             (lambda: Rule("r", OnEvent({"opened"}), ["note"]), "is not a rule action"),
-            (lambda: Rule("r", OnEvent({"opened"}), [Note("x")], when="vip"), "not a condition"),
+            (
+                lambda: Rule("r", OnEvent({"opened"}), [Note("x")], when="vip"),  # type: ignore[arg-type]
+                "not a condition",
+            ),
             (lambda: Rule(" ", OnEvent({"opened"}), [Note("x")]), "rule name must not be empty"),
             (lambda: Rule("r", OnEvent({"opened"}), [Note("x")], enabled=1), "enabled must be"),
         ],
