@@ -225,6 +225,11 @@ class TestFieldIsCustomFields:
         assert holds(cond)
         assert FieldIs("fields.budget", "eq", Decimal("12.50")).to_data()["value"] == "12.50"
 
+    def test_contains_on_a_single_value_is_false(self) -> None:
+        """contains on a field holding one number (not checked against definitions) is false."""
+        assert not holds(FieldIs("fields.seats", "contains", "4"))
+        assert not holds(FieldIs("fields.seats", "lt", "many"))
+
     def test_unset_custom_field(self) -> None:
         """A custom field the ticket does not have matches ne but not eq."""
         t = ticket(fields={})

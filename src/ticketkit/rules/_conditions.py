@@ -234,7 +234,7 @@ class FieldIs:
         if op is Op.CONTAINS:
             if isinstance(actual, str):
                 return str(want).casefold() in actual.casefold()
-            return _like(actual, want) in actual
+            return isinstance(actual, tuple | frozenset) and want in actual
         if op in _LIST_OPS:
             found = any(_same(actual, _like(actual, w)) for w in want)
             return found is (op is Op.IN)
