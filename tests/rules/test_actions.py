@@ -14,6 +14,7 @@ from ticketkit._errors import ValidationError
 from ticketkit._fields import FieldDef, FieldType
 from ticketkit._model import Ticket
 from ticketkit._priority import Priority
+from ticketkit.rules._action_data import action_from_data
 from ticketkit.rules._actions import (
     AddTag,
     Assign,
@@ -25,7 +26,6 @@ from ticketkit.rules._actions import (
     SetField,
     SetPriority,
     Transition,
-    action_from_data,
     check_template,
     render_text,
 )

@@ -20,7 +20,8 @@ from .._events import Event, EventType
 from .._fields import FieldDef
 from .._text import check_name
 from .._workflow import Workflow
-from ._actions import ACTION_TYPES, RuleAction, SetField, Transition, action_from_data
+from ._action_data import action_from_data
+from ._actions import ACTION_TYPES, RuleAction, SetField, Transition
 from ._conditions import CONDITION_TYPES, All, Condition, check_condition, condition_from_data
 from ._triggers import Elapsed, OnEvent, Trigger, trigger_from_data
 
