@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import ticketkit
 from ticketkit import ValidationError
 from ticketkit.notify import Templates
 from ticketkit.notify._templates import DEFAULT_TEMPLATES, PLACEHOLDERS, Template
@@ -184,3 +185,31 @@ def test_any_valid_template_round_trips(subject: list[str], body: list[str]) -> 
     rendered, _ = t.render("custom", CONTEXT)
     assert "\n" not in rendered
     assert "\r" not in rendered
+
+
+class TestTicketContext:
+    def test_context_of_a_ticket(self) -> None:
+        """context_for fills key, title, status, priority, assignee, reporter and extras."""
+        tracker = ticketkit.Tracker.in_memory()
+        ticket = tracker.open(title="Mail is down", description="", actor="bob@example.com")
+        context = Templates.context_for(ticket, target="resolution", due="17:00")
+        assert context == {
+            "key": ticket.key,
+            "title": "Mail is down",
+            "status": ticket.status,
+            "priority": str(ticket.priority),
+            "assignee": "",
+            "reporter": "bob@example.com",
+            "target": "resolution",
+            "due": "17:00",
+        }
+        subject, _ = Templates().render("sla_warning", context)
+        assert subject == f"[{ticket.key}] SLA warning: resolution due 17:00"
+
+    def test_unknown_or_non_text_extras_are_refused(self) -> None:
+        """Extras must be known placeholders with text values."""
+        ticket = ticketkit.Tracker.in_memory().open(title="x", description="", actor="bob")
+        with pytest.raises(ValidationError, match="unknown template placeholder 'secret'"):
+            Templates.context_for(ticket, secret="x")
+        with pytest.raises(ValidationError, match="'due' must be text"):
+            Templates.context_for(ticket, due=5)  # type: ignore[arg-type]

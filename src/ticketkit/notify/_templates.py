@@ -11,10 +11,11 @@ from attrs import field, frozen
 
 from .._errors import ValidationError
 from .._events import JSONValue
+from .._model import Ticket
 from .._text import _LINE_CONTROL
 from ._notification import MAX_SUBJECT, Notification
 
-__all__ = ["DEFAULT_TEMPLATES", "PLACEHOLDERS", "Template", "Templates"]
+__all__ = ["DEFAULT_TEMPLATES", "PLACEHOLDERS", "Template", "Templates", "ticket_context"]
 
 #: The placeholders a template may use; a context value that is missing renders as "".
 PLACEHOLDERS = frozenset(
@@ -118,6 +119,38 @@ def _context(context: Mapping[str, str]) -> dict[str, str]:
     return values
 
 
+def ticket_context(ticket: Ticket, **values: str) -> dict[str, str]:
+    """The template context of ``ticket``: key, title, status, priority, assignee, reporter.
+
+    ``values`` add or replace entries, e.g. ``target="resolution"``, ``due=...``,
+    ``level=...`` or ``text=...``; keys outside :data:`PLACEHOLDERS` are refused.
+    A ticket without an assignee gives ``assignee=""``.
+    """
+    unknown = sorted(set(values) - PLACEHOLDERS)
+    if unknown:
+        raise ValidationError(
+            f"unknown template placeholder {unknown[0]!r}; use one of "
+            f"{', '.join(sorted(PLACEHOLDERS))}",
+            field="context",
+        )
+    for name, value in values.items():
+        if not isinstance(value, str):
+            raise ValidationError(
+                f"the template context value for {name!r} must be text, got "
+                f"{type(value).__name__}; convert it with str()",
+                field="context",
+            )
+    return {
+        "key": ticket.key,
+        "title": ticket.title,
+        "status": ticket.status,
+        "priority": str(ticket.priority),
+        "assignee": ticket.assignee or "",
+        "reporter": ticket.reporter,
+        **values,
+    }
+
+
 #: The built-in templates, by name.
 DEFAULT_TEMPLATES: Mapping[str, Template] = {
     "created": Template(
@@ -210,6 +243,11 @@ class Templates:
     """
 
     templates: Mapping[str, Template] = field(factory=dict, converter=_templates)
+
+    @staticmethod
+    def context_for(ticket: Ticket, **values: str) -> dict[str, str]:
+        """The template context of ``ticket`` plus ``values`` (see :func:`ticket_context`)."""
+        return ticket_context(ticket, **values)
 
     @property
     def names(self) -> tuple[str, ...]:
