@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -370,3 +372,51 @@ def test_retry_at_doubles_up_to_a_day() -> None:
     assert retry_at(NOW, 11, MINUTE) == NOW + MAX_BACKOFF
     assert retry_at(NOW, 10_000, MINUTE) == NOW + MAX_BACKOFF
     assert retry_at(NOW, 5, timedelta(0)) == NOW
+
+
+def _deliver_in_process(url: str, log: str) -> int:
+    """A deliverer in its own process: deliver until nothing is pending; log each id sent."""
+    sql = open_store(url, create=False)
+    sent = 0
+
+    def send(n: Notification) -> None:
+        nonlocal sent
+        time.sleep(0.001)
+        with open(log, "a", encoding="utf-8") as out:
+            out.write(n.id + "\n")
+        sent += 1
+
+    try:
+        for _ in range(500):
+            report = deliver_outbox(sql, {"email": CallbackNotifier(send)}, NOW, limit=4)
+            if report.leased == 0 and not sql.outbox(pending=True):
+                break
+    finally:
+        sql.close()
+    return sent
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_deliverers_in_separate_processes_send_each_item_once(backend: str, tmp_path: Path) -> None:
+    """Three deliverer processes sharing one database send each of 90 items exactly once."""
+    with fresh_database(backend, tmp_path) as url:
+        sql = open_store(url)
+        try:
+            expected = [notification(i) for i in range(90)]
+            enqueue(sql, *expected)
+        finally:
+            sql.close()
+        logs = [str(tmp_path / f"sent-{i}.log") for i in range(3)]
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(3, mp_context=context) as pool:
+            counts = list(pool.map(_deliver_in_process, [url] * 3, logs))
+        sent = [
+            line for log in logs if Path(log).exists() for line in Path(log).read_text().split()
+        ]
+        assert Counter(sent) == Counter(n.id for n in expected)
+        assert sum(counts) == 90
+        sql = open_store(url, create=False)
+        try:
+            assert sql.outbox(pending=True) == []
+        finally:
+            sql.close()
