@@ -8,11 +8,13 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import delete
 
 from databases import fresh_database
 from ticketkit import ValidationError
@@ -28,23 +30,34 @@ from ticketkit.notify import (
 from ticketkit.notify._outbox import MAX_BACKOFF, retry_at
 from ticketkit.storage._protocol import Store
 from ticketkit.storage.memory import MemoryStore
-from ticketkit.storage.sql import open_store
+from ticketkit.storage.sql import SQLStore, open_store
+from ticketkit.storage.sql._schema import outbox
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
 
 
+@pytest.fixture(scope="module")
+def sql_stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, SQLStore]]:
+    """One database per SQL backend for the module (creating a schema takes seconds)."""
+    with ExitStack() as stack:
+        found: dict[str, SQLStore] = {}
+        for backend in ("sqlite", "postgresql", "mysql"):
+            url = stack.enter_context(fresh_database(backend, tmp_path_factory.mktemp(backend)))
+            found[backend] = open_store(url)
+            stack.callback(found[backend].close)
+        yield found
+
+
 @pytest.fixture(params=["memory", "sqlite", "postgresql", "mysql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+def store(request: pytest.FixtureRequest) -> Store:
+    """An empty outbox on each store."""
     if request.param == "memory":
-        yield MemoryStore()
-        return
-    with fresh_database(request.param, tmp_path) as url:
-        sql = open_store(url)
-        try:
-            yield sql
-        finally:
-            sql.close()
+        return MemoryStore()
+    sql: SQLStore = request.getfixturevalue("sql_stores")[request.param]
+    with sql.engine.begin() as conn:
+        conn.execute(delete(outbox))
+    return sql
 
 
 def notification(n: int = 0, channel: str = "email") -> Notification:
