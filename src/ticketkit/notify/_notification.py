@@ -47,7 +47,7 @@ MAX_RECIPIENTS = 100
 _MAX_HEADER = 900
 
 #: Header names a notification may not set: they choose the sender or the
-#: recipients or the message's structure, which belong to the notifier.
+#: recipients or the message's structure, or are set by the notifier.
 FORBIDDEN_HEADERS = frozenset(
     {
         "bcc",
@@ -61,8 +61,12 @@ FORBIDDEN_HEADERS = frozenset(
         "sender",
         "subject",
         "to",
+        "auto-submitted",
     }
 )
+#: Prefixes of header names a notification may not set (resent recipients, MIME
+#: structure, the headers the notifiers add themselves).
+_FORBIDDEN_PREFIXES = ("resent-", "content-", "x-ticketkit-")
 
 _ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 # RFC 5322 field name: printable US-ASCII except the colon (and no space).
@@ -188,7 +192,7 @@ def _headers(value: object) -> Mapping[str, str]:
                 "colons, such as 'In-Reply-To'",
                 field="headers",
             )
-        if name.lower() in FORBIDDEN_HEADERS:
+        if name.lower() in FORBIDDEN_HEADERS or name.lower().startswith(_FORBIDDEN_PREFIXES):
             raise ValidationError(
                 f"a notification may not set the header {name!r}: the notifier sets the "
                 f"sender, recipients and structure; allowed are others such as Message-ID, "
