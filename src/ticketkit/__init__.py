@@ -27,6 +27,8 @@ from ._errors import (
 )
 
 if TYPE_CHECKING:
+    from ._automation import AutoClose, Automation, Notifications
+    from ._automator import RunReport
     from ._builtin_workflows import bugtracker, get_workflow, helpdesk, simple
     from ._clock import Clock, FrozenClock, SystemClock
     from ._config import TrackerConfig
@@ -56,6 +58,10 @@ if TYPE_CHECKING:
 # that imports ticketkit at start-up, to install the crash hook before anything
 # else, pays for the parts it uses. The errors above are loaded at once.
 _LAZY = {
+    "AutoClose": "_automation",
+    "Automation": "_automation",
+    "Notifications": "_automation",
+    "RunReport": "_automator",
     "Action": "_workflow",
     "ActorIsAssignee": "_guards",
     "Attachment": "_model",
@@ -135,6 +141,8 @@ __all__ = [
     "Action",
     "ActorIsAssignee",
     "Attachment",
+    "AutoClose",
+    "Automation",
     "Category",
     "ClearField",
     "Clock",
@@ -156,6 +164,7 @@ __all__ = [
     "Link",
     "LinkKind",
     "NotFound",
+    "Notifications",
     "Op",
     "Page",
     "PermissionDenied",
@@ -165,6 +174,7 @@ __all__ = [
     "RequireComment",
     "RequireField",
     "RequireResolution",
+    "RunReport",
     "SchemaVersionError",
     "SearchHit",
     "SetField",

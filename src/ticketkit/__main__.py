@@ -1,6 +1,7 @@
 """``python -m ticketkit``: commands that need nothing beyond the standard library.
 
-``python -m ticketkit demo [--url URL]`` plays the help-desk demo.
+``python -m ticketkit demo [--url URL]`` plays the help-desk demo;
+``python -m ticketkit worker [URL] --config FILE`` runs the scheduler.
 """
 
 from __future__ import annotations
@@ -8,7 +9,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-COMMANDS = {"demo": "show tickets moving through the helpdesk workflow, with their history"}
+COMMANDS = {
+    "demo": "show tickets moving through the helpdesk workflow, with their history",
+    "worker": "run scheduled work (SLA, rules, auto-close, notifications) in a loop",
+}
 
 USAGE = "usage: python -m ticketkit COMMAND [OPTIONS]\n\ncommands:\n" + "".join(
     f"  {name:<8}{text}\n" for name, text in COMMANDS.items()
@@ -26,6 +30,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .demo import main as demo_main
 
         return demo_main(rest)
+    if command == "worker":
+        from .worker import main as worker_main
+
+        return worker_main(rest)
     print(f"unknown command {command!r}\n\n{USAGE}", end="", file=sys.stderr)
     return 2
 

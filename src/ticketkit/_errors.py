@@ -103,8 +103,14 @@ class StorageError(TicketkitError):
     """The store cannot do what was asked: unreachable, locked, read-only, misconfigured.
 
     The message says what is wrong; the driver's own exception is chained as
-    ``__cause__``. Nothing was changed.
+    ``__cause__``. Nothing was changed. ``retryable`` is true when the same work
+    may well succeed if simply done again: the database broke a deadlock or a
+    serialization conflict, or a lock was held past its timeout.
     """
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class SchemaVersionError(StorageError):

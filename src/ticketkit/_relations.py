@@ -49,7 +49,11 @@ def _write_pair(
         tx.update_ticket(new_first, first.version)
         tx.update_ticket(new_second, second.version)
         stored = tx.add_events(events)
-    tracker._subscribers.publish(stored)
+        automator = tracker._automator
+        if automator is not None:
+            for ticket in (new_first, new_second):
+                automator.on_write(tx, ticket, [e for e in stored if e.ticket_id == ticket.id])
+    tracker._publish(stored)
     return new_first, new_second
 
 

@@ -36,8 +36,12 @@ from ._workflow import Action, Workflow
 from .storage import Store, Transaction
 
 if TYPE_CHECKING:
+    from ._automation import Automation
+    from ._automator import Automator, RunReport
     from .access import Policy, Principal, Session
     from .importers import ImportRecord, ImportReport
+    from .notify import DeliveryReport, Notifier
+    from .sla import SLAStatus
 
 __all__ = ["Tracker"]
 
@@ -61,6 +65,8 @@ class Tracker:
         *,
         clock: Clock | None = None,
         config: TrackerConfig | None = None,
+        automation: Automation | None = None,
+        notifiers: Mapping[str, Notifier] | None = None,
         **settings: Any,
     ) -> None:
         if config is not None and settings:
@@ -78,6 +84,10 @@ class Tracker:
         # Key strings already checked, as given -> normalised; reads by key skip the regex.
         self._keys: dict[str, str] = {}
         self._config_lock = threading.Lock()
+        self.notifiers: dict[str, Notifier] = dict(notifiers or {})
+        self._automator: Automator | None = None
+        if automation is not None:
+            self.automation = automation
 
     # -- construction ---------------------------------------------------------------
 
@@ -332,6 +342,91 @@ class Tracker:
         """
         return self._subscribers.add(callback, event_types)
 
+    def _publish(self, stored: Sequence[Event]) -> None:
+        """After a commit: the subscribers, then the rules the events trigger."""
+        self._subscribers.publish(stored)
+        if self._automator is not None:
+            self._automator.after_commit(stored)
+
+    # -- automation (SLA, rules, routing, scheduler, notifications) -------------------
+
+    @property
+    def automation(self) -> Automation | None:
+        """The help desk's :class:`~ticketkit.Automation`, or ``None``.
+
+        Setting it checks it against this tracker's fields, queues and workflow
+        (:class:`ValidationError` names what does not fit) and applies it from the
+        next write on.
+        """
+        return None if self._automator is None else self._automator.automation
+
+    @automation.setter
+    def automation(self, automation: Automation | None) -> None:
+        from ._automation import Automation
+        from ._automator import Automator
+
+        if automation is None:
+            self._automator = None
+            return
+        if not isinstance(automation, Automation):
+            raise ValidationError(
+                f"automation must be an Automation, got {automation!r}", field="automation"
+            )
+        self._automator = Automator(self, automation)
+
+    def sla_status(self, ref: Ref) -> SLAStatus:
+        """Each SLA target of the ticket now: due time, business time left, state.
+
+        :class:`ValidationError` when the tracker has no SLA policy.
+        """
+        automation = self.automation
+        if automation is None or automation.sla is None:
+            raise ValidationError(
+                "this tracker has no SLA policy; give it automation=Automation(sla=SLAPolicy(...))",
+                field="sla",
+            )
+        from .sla import sla_status
+
+        ticket = self.get(ref)
+        assert self._automator is not None
+        return sla_status(
+            automation.sla,
+            self.workflow,
+            ticket,
+            self.store.events(ticket.id),
+            self._now(),
+            is_customer=self._automator.is_customer,
+        )
+
+    def run_due(self, now: datetime | None = None) -> RunReport:
+        """Do every time-based job that is due: SLA warnings and breaches, timed rules,
+        reminders, auto-close, and notifications waiting to be (re)sent.
+
+        Safe to call from many processes at once: each job is done exactly once.
+        ``now`` defaults to the tracker's clock.
+        """
+        from ._automator import RunReport
+
+        when = self._now() if now is None else ensure_utc(now, "now")
+        if self._automator is None:
+            return RunReport(delivery=self.deliver_notifications(when) if self.notifiers else None)
+        return self._automator.run_due(when)
+
+    def reschedule(self, *, batch_size: int = 500) -> int:
+        """Work out every ticket's next due instant again (after setting or changing
+        :attr:`automation` on a database that already holds tickets, or after an
+        import); return how many tickets have scheduled work."""
+        if self._automator is None:
+            raise ValidationError("this tracker has no automation to schedule", field="automation")
+        return self._automator.reschedule(self._now(), batch_size)
+
+    def deliver_notifications(self, now: datetime | None = None) -> DeliveryReport:
+        """Send the notifications in the outbox that are due, through :attr:`notifiers`."""
+        from .notify import deliver_outbox
+
+        when = self._now() if now is None else ensure_utc(now, "now")
+        return deliver_outbox(self.store, self.notifiers, when)
+
     # -- writing --------------------------------------------------------------------
 
     def _now(self) -> datetime:
@@ -373,7 +468,9 @@ class Tracker:
                 return current
             tx.update_ticket(new, current.version)
             stored = tx.add_events(events)
-        self._subscribers.publish(stored)
+            if self._automator is not None:
+                self._automator.on_write(tx, new, stored)
+        self._publish(stored)
         return new
 
     def _field_write(
@@ -452,8 +549,15 @@ class Tracker:
                 raise self._duplicate(reference, existing.key)
         try:
             with self.store.transaction() as tx:
+                routed = None
+                if self._automator is not None and draft.assignee is None:
+                    routed = self._automator.route(tx, draft)
+                    if routed is not None:
+                        draft = evolve(draft, assignee=routed)
                 ticket = tx.create_ticket(draft, prefix)
                 data: dict[str, Any] = {"ticket": snapshot(ticket)}
+                if routed is not None:
+                    data["routed"] = True
                 if reference is not None:
                     data["reference"] = reference
                 stored = tx.add_events(
@@ -469,6 +573,8 @@ class Tracker:
                         )
                     ]
                 )
+                if self._automator is not None:
+                    self._automator.on_write(tx, ticket, stored)
                 if reference is not None:
                     # Last, so the reference is held for as short a time as possible.
                     tx.add_reference(ticket.id, reference)
@@ -476,7 +582,7 @@ class Tracker:
             # Another writer claimed it first; its transaction has committed and ours
             # has rolled back (on PostgreSQL it could not go on), so read the holder now.
             raise self._duplicate(reference or exc.reference, exc.key) from exc
-        self._subscribers.publish(stored)
+        self._publish(stored)
         return ticket
 
     def _duplicate(self, reference: str, key: str | None) -> DuplicateReference:

@@ -125,8 +125,30 @@ def _make_engine(url: str) -> Engine:
     return make_engine(url)
 
 
+def worker_command() -> click.Command:
+    """``ticketkit worker``: :func:`ticketkit.worker.main` under the click command."""
+    import click
+
+    @click.command(
+        "worker", context_settings={"ignore_unknown_options": True, "help_option_names": []}
+    )
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    @click.pass_context
+    def worker(ctx: click.Context, args: tuple[str, ...]) -> None:
+        """Run scheduled work (SLA, rules, auto-close, notifications) in a loop."""
+        from .worker import main as worker_main
+
+        url = (ctx.parent.params.get("url") if ctx.parent else None) or None
+        given = list(args)
+        if url and not any(not a.startswith("-") for a in given[:1]):
+            given.insert(0, url)
+        ctx.exit(worker_main(given))
+
+    return worker
+
+
 #: Builders of the command groups under ``ticketkit``, in the order ``--help`` lists them.
-GROUPS: list[Callable[[], click.Command]] = [db_group]
+GROUPS: list[Callable[[], click.Command]] = [db_group, worker_command]
 
 
 def build_cli() -> click.Group:

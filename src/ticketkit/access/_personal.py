@@ -127,7 +127,7 @@ def redact_comment(session: Session, ref: Ref, comment_id: int) -> Comment:
             stored = tx.add_events(
                 [_event(new, EventType.REDACTED, session.principal.id, now, comment_id=comment_id)]
             )
-        tracker._subscribers.publish(stored)
+        tracker._publish(stored)
         return redacted
 
     result: Comment = _retrying(write)
@@ -176,7 +176,7 @@ def redact_field(session: Session, ref: Ref, field: str) -> Ticket:
                 new=marker,
             )
             stored = tx.add_events([redaction])
-        tracker._subscribers.publish(stored)
+        tracker._publish(stored)
         return new
 
     return session._view(_retrying(write))
@@ -321,7 +321,7 @@ def _erase_one(
         for attachment in uploads:
             tx.update_attachment(evolve(attachment, uploaded_by=alias))
         stored = tx.add_events([_event(new, EventType.ERASED, actor, now, pseudonym=alias)])
-    tracker._subscribers.publish(stored)
+    tracker._publish(stored)
 
 
 # -- export ----------------------------------------------------------------------------------

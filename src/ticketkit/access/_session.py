@@ -43,6 +43,7 @@ from ._view import view_attachments, view_comments, view_events, view_ticket
 
 if TYPE_CHECKING:
     from .._tracker import Ref, Tracker
+    from ..sla import SLAStatus
 
 __all__ = ["Session"]
 
@@ -193,6 +194,16 @@ class Session:
         ticket = self._find(ref)
         events = self.tracker.store.events(ticket.id, tenant=self.tenant)
         return self._view_events(ticket, events)
+
+    def sla_status(self, ref: Ref) -> SLAStatus:
+        """The ticket's SLA clocks (:meth:`Tracker.sla_status`), for staff who may read it.
+
+        Customers are refused: how the help desk measures itself is for staff.
+        """
+        ticket = self._find(ref)
+        if not self.sees_internal:
+            self._require(Permission.ADMINISTER, ticket, "SLA status")
+        return self.tracker.sla_status(ticket.id)
 
     def _view_events(self, ticket: Ticket, events: list[Event]) -> list[Event]:
         return view_events(

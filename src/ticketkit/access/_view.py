@@ -47,6 +47,11 @@ __all__ = [
 
 #: What a customer sees instead of another person's name.
 SOMEONE = "someone"
+#: How the help desk works on a ticket (its SLA clocks, escalations, rules) is
+#: for staff; a customer sees what changed, not why.
+_STAFF_ONLY = frozenset(
+    {EventType.SLA_WARNING, EventType.SLA_BREACHED, EventType.ESCALATED, EventType.RULE_APPLIED}
+)
 
 #: Who may be named to customers: names, a predicate, or ``None`` (names without ``@``).
 Staff = Callable[[str], bool] | Collection[str] | None
@@ -159,7 +164,7 @@ class _Lens:
             and not self.visible_field(named[7:])
         ):
             return None
-        if data.get("internal") is True:
+        if data.get("internal") is True or event.type in _STAFF_ONLY:
             return None
         shown: dict[str, JSONValue] = {k: data[k] for k in data if k in _DATA_KEYS}
         if path == "watchers" or event.type in (

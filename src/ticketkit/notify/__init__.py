@@ -1,33 +1,23 @@
 """Notifications: the Notifier protocol, SMTP, webhook and callback notifiers, the outbox."""
 
-# Lazy while the modules are being written in parallel; made eager (with the
-# names imported for type checkers) once they all exist.
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ._callback import CallbackNotifier
+from ._notification import Notification, NotificationError, Notifier
+from ._outbox import DeliveryReport, deliver_outbox
+from ._smtp import SMTPNotifier
+from ._templates import Templates
+from ._webhook import WebhookNotifier, verify_signature
 
-_LAZY = {
-    "CallbackNotifier": "_callback",
-    "DeliveryReport": "_outbox",
-    "Notification": "_notification",
-    "NotificationError": "_notification",
-    "Notifier": "_notification",
-    "SMTPNotifier": "_smtp",
-    "Templates": "_templates",
-    "WebhookNotifier": "_webhook",
-    "deliver_outbox": "_outbox",
-    "verify_signature": "_webhook",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-__all__ = sorted(_LAZY)
+__all__ = [
+    "CallbackNotifier",
+    "DeliveryReport",
+    "Notification",
+    "NotificationError",
+    "Notifier",
+    "SMTPNotifier",
+    "Templates",
+    "WebhookNotifier",
+    "deliver_outbox",
+    "verify_signature",
+]

@@ -187,10 +187,16 @@ def describe(exc: DBAPIError, where: str) -> str:
     return f"the database {where} refused the operation: {first}"
 
 
+#: Words of the driver errors after which the same work may well succeed if done again.
+_RETRYABLE = ("deadlock", "could not serialize", "lock wait timeout", "lock timeout", "is locked")
+
+
 def storage_error(exc: SQLAlchemyError, where: str) -> StorageError:
     """The :class:`StorageError` that explains ``exc``; raise it ``from exc``."""
     if isinstance(exc, DBAPIError):
-        return StorageError(describe(exc, where))
+        low = _driver_text(exc).lower()
+        retryable = any(word in low for word in _RETRYABLE)
+        return StorageError(describe(exc, where), retryable=retryable)
     return StorageError(f"the database {where} failed: {exc}")
 
 

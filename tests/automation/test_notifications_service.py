@@ -1,0 +1,101 @@
+"""Notifications from a tracker: what is sent to whom, through the outbox."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from automation.support import BACKENDS, tracker_on
+from ticketkit import Automation, DuplicateReference, EventType, Notifications
+from ticketkit.rules import Note, Notify, OnEvent, Rule
+
+AGENT = "alice@example.com"
+CUSTOMER = "bob@example.com"
+
+
+def desk(**extra: object) -> Automation:
+    return Automation(notifications=Notifications(), **extra)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+class TestWhoIsTold:
+    def test_acknowledgement_assignment_and_status(self, backend: str, tmp_path: Path) -> None:
+        """The reporter gets an acknowledgement with the key; assignee and status changes follow."""
+        with tracker_on(backend, tmp_path, automation=desk()) as (tracker, _, inbox):
+            ticket = tracker.open("Mail is down", actor=CUSTOMER)
+            (ack,) = inbox.to(CUSTOMER)
+            assert ack.template == "created"
+            assert ticket.key in ack.subject
+            assert ticket.key in ack.body
+            tracker.assign(ticket.key, AGENT, actor="lead@example.com")
+            assert [n.template for n in inbox.to(AGENT)] == ["assigned"]
+            tracker.transition(ticket.key, "start", actor=AGENT)
+            assert [n.template for n in inbox.to(CUSTOMER)] == ["created", "status_changed"]
+            # Customers are not told who works on their ticket.
+            assert AGENT not in inbox.to(CUSTOMER)[1].body
+            # Nobody is told about their own change.
+            assert [n.template for n in inbox.to(AGENT)] == ["assigned"]
+            assert tracker.store.outbox(pending=True) == []
+
+    def test_a_failed_send_is_retried_and_undoes_nothing(
+        self, backend: str, tmp_path: Path
+    ) -> None:
+        """A notifier that fails leaves the ticket stored and the message queued for run_due."""
+        with tracker_on(backend, tmp_path, automation=desk()) as (tracker, clock, inbox):
+            inbox.fail = OSError("mail server down")
+            ticket = tracker.open("Mail is down", actor=CUSTOMER)
+            assert tracker.get(ticket.key).title == "Mail is down"
+            (waiting,) = tracker.store.outbox(pending=True)
+            assert waiting.attempts == 1
+            assert "mail server down" in (waiting.last_error or "")
+            inbox.fail = None
+            clock.advance(minutes=1)
+            report = tracker.run_due()
+            assert report.delivery is not None
+            assert report.delivery.sent == 1
+            assert [n.template for n in inbox.to(CUSTOMER)] == ["created"]
+            assert tracker.store.outbox(pending=True) == []
+
+    def test_a_rolled_back_write_sends_nothing(self, backend: str, tmp_path: Path) -> None:
+        """The outbox is written in the change's transaction: no change, no message."""
+        with tracker_on(backend, tmp_path, automation=desk()) as (tracker, _, inbox):
+            tracker.open("First", actor=CUSTOMER, reference="crash-1")
+            inbox.sent.clear()
+            with pytest.raises(DuplicateReference):
+                tracker.open("Second", actor="carol@example.com", reference="crash-1")
+            assert inbox.sent == []
+            assert all("Second" not in str(i.payload) for i in tracker.store.outbox())
+
+
+class TestRulesAndPrivacy:
+    def test_a_notify_action_and_internal_notes(self, tmp_path: Path) -> None:
+        """A rule notifies whom it names; its internal note never reaches the customer."""
+        rule = Rule(
+            name="tell-watchers",
+            trigger=OnEvent(frozenset({EventType.OPENED})),
+            actions=(Note("zanzibar internal triage"), Notify("rule", to=("watchers",))),
+        )
+        with tracker_on("memory", tmp_path, automation=desk(rules=[rule])) as (
+            tracker,
+            _,
+            inbox,
+        ):
+            ticket = tracker.open("Mail is down", actor=CUSTOMER, watchers=["watch@example.com"])
+            assert [n.template for n in inbox.to("watch@example.com")] == ["rule"]
+            assert all("zanzibar" not in n.body for n in inbox.to(CUSTOMER))
+            notes = [c for c in tracker.comments(ticket.key) if c.internal]
+            assert [c.body for c in notes] == ["zanzibar internal triage"]
+
+    def test_sla_breach_goes_to_the_assignee(self, tmp_path: Path) -> None:
+        from ticketkit.sla import SLAPolicy, Target, TargetKind
+
+        sla = SLAPolicy(targets=(Target(TargetKind.RESOLUTION, timedelta(hours=1)),))
+        with tracker_on("sqlite", tmp_path, automation=desk(sla=sla)) as (tracker, clock, inbox):
+            tracker.open("x", actor=CUSTOMER, assignee=AGENT)
+            clock.advance(minutes=50)
+            tracker.run_due()
+            clock.advance(hours=1)
+            tracker.run_due()
+            assert sorted(n.template for n in inbox.to(AGENT)) == ["sla_breached", "sla_warning"]
