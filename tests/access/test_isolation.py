@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,8 +37,31 @@ from access.world import (
     build,
     tracker_on,
 )
-from ticketkit import Condition, InvalidCursor, NotFound, Op, PermissionDenied, ValidationError
+from ticketkit import (
+    Automation,
+    Condition,
+    EventType,
+    InvalidCursor,
+    NotFound,
+    Notifications,
+    Op,
+    PermissionDenied,
+    Tracker,
+    ValidationError,
+)
 from ticketkit.access import Principal, Role
+from ticketkit.notify import CallbackNotifier, Notification, Templates
+from ticketkit.rules import (
+    AddTag,
+    Agent,
+    EscalationLevel,
+    EscalationPolicy,
+    Note,
+    OnEvent,
+    Router,
+    Rule,
+)
+from ticketkit.sla import SLAPolicy, Target, TargetKind
 
 B_PEOPLE = ("bob@b.example", "ben", "root-b")
 MISSING_KEY = "HD-9999"
@@ -468,3 +492,91 @@ def test_principal_of_unknown_tenant_sees_nothing(world: World) -> None:
     assert s.search("printer globex outage") == []
     for name in ("a1", "b1", "crash"):
         hidden_like_missing(s.get, world.keys[name], MISSING_KEY)
+
+
+RULE_WORD = "wombatrule"  # only in the internal note an automation rule writes
+
+
+@contextmanager
+def automated(world: World, automation: Automation) -> Iterator[Tracker]:
+    """The world's tracker with ``automation`` set, for the length of a test."""
+    world.tracker.automation = automation
+    try:
+        yield world.tracker
+    finally:
+        world.tracker.automation = None
+
+
+SLA = SLAPolicy(targets=(Target(TargetKind.RESOLUTION, timedelta(hours=1)),))
+
+
+class TestAutomation:
+    """SLA clocks, rules, escalation, routing and notifications (issue 7) keep to the
+    tenant, and show a customer nothing of how the help desk works their ticket."""
+
+    @pytest.mark.parametrize("who", B_PEOPLE)
+    def test_sla_status_of_another_tenant(self, world: World, who: str) -> None:
+        """Another tenant's SLA clocks are a missing ticket's."""
+        with automated(world, Automation(sla=SLA)):
+            s = world.session(who)
+            hidden_like_missing(s.sla_status, world.keys["a1"], MISSING_KEY)
+            hidden_like_missing(s.sla_status, world.ids["a1"], MISSING_ID)
+
+    def test_customers_do_not_read_sla_clocks(self, world: World) -> None:
+        """A customer is refused their own ticket's SLA state; its agent reads it."""
+        with automated(world, Automation(sla=SLA)):
+            with pytest.raises(PermissionDenied):
+                world.session("alice@a.example").sla_status(world.keys["a1"])
+            assert world.session("ann").sla_status(world.keys["a1"]).targets
+
+    def test_a_customer_sees_nothing_of_the_automation(self, world: World) -> None:
+        """Breaches, escalations, rules and their internal notes stay with staff, in the
+        history and in every notification the customer gets."""
+        sent: list[Notification] = []
+        rule = Rule(
+            name="triage",
+            trigger=OnEvent(frozenset({EventType.COMMENTED}), by="customer"),
+            actions=(Note(f"{RULE_WORD} for $key"), AddTag("triaged")),
+        )
+        templates = Templates().with_template("status_changed", "[$key] $status", "By $assignee")
+        automation = Automation(
+            sla=SLA,
+            rules=[rule],
+            escalation=EscalationPolicy(levels=(EscalationLevel("lead", assign_to="lead-a"),)),
+            notifications=Notifications(addresses_only=False),
+            templates=templates,
+        )
+        world.tracker.notifiers["email"] = CallbackNotifier(sent.append)
+        try:
+            with automated(world, automation) as tracker:
+                key = tracker.open(
+                    "Automated", actor="alice@a.example", tenant=A, organisation="acme"
+                ).key
+                tracker.assign(key, "ann", actor="ann")
+                tracker.comment(key, "Any news?", actor="alice@a.example")
+                tracker.transition(key, "start", actor="ann")
+                tracker.run_due(datetime.now(UTC) + timedelta(hours=2))
+        finally:
+            del world.tracker.notifiers["email"]
+        staff = world.session("lead-a").history(key)
+        hidden = {EventType.SLA_BREACHED, EventType.ESCALATED, EventType.RULE_APPLIED}
+        assert hidden <= {e.type for e in staff}
+        alice = world.session("alice@a.example")
+        seen = [alice.get(key), alice.history(key), alice.comments(key)]
+        assert not hidden & {e.type for e in seen[1]}
+        assert RULE_WORD not in dump(seen)
+        mail = [n for n in sent if "alice@a.example" in n.recipients]
+        assert {n.template for n in mail} >= {"created", "status_changed"}
+        assert RULE_WORD not in dump(mail)
+        # The status template names the assignee: the customer's copy does not.
+        assert [n.body for n in mail if n.template == "status_changed"] == ["By someone"]
+        assert all(n.ticket_key == key for n in sent)
+
+    def test_routing_never_crosses_tenants(self, world: World) -> None:
+        """A router whose only agent is tenant B's leaves tenant A's new ticket unassigned."""
+        router = Router(agents=(Agent("ben", tenant=B),))
+        with automated(world, Automation(router=router)) as tracker:
+            mine = tracker.open("Routed?", actor="alice@a.example", tenant=A)
+            theirs = tracker.open("Routed!", actor="bob@b.example", tenant=B)
+        assert mine.assignee is None
+        assert theirs.assignee == "ben"
