@@ -38,7 +38,7 @@ from ._errors import (
     TransitionNotAllowed,
     ValidationError,
 )
-from ._events import NOTICE_TYPES, Event, EventType
+from ._events import Event, EventType, ticket_event
 from ._guards import TransitionInputs
 from ._history import diff_events
 from ._model import Ticket
@@ -237,7 +237,7 @@ class Automator:
         if skipped:
             data["skipped"] = skipped
         work.change(
-            work.ticket, [self._notice(work.ticket, EventType.RULE_APPLIED, actor, now, data)]
+            work.ticket, [ticket_event(work.ticket, EventType.RULE_APPLIED, actor, now, **data)]
         )
         work.count("rules")
 
@@ -476,20 +476,6 @@ class Automator:
             "text": "",
             **extra,
         }
-
-    def _notice(
-        self, ticket: Ticket, kind: EventType, actor: str, now: datetime, data: dict[str, Any]
-    ) -> Event:
-        assert kind in NOTICE_TYPES
-        return Event(
-            ticket_id=ticket.id,
-            ticket_key=ticket.key,
-            version=ticket.version,
-            type=kind,
-            actor=actor,
-            at=now,
-            data=data,
-        )
 
     # -- scheduled work ----------------------------------------------------------------
 

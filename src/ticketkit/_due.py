@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from . import _changes as changes
-from ._events import Event, EventType
+from ._events import Event, EventType, ticket_event
 from ._guards import TransitionInputs
 from ._model import Ticket
 from ._workflow import Category
@@ -208,8 +208,8 @@ def do_due_work(auto: Automator, tx: Transaction, work: _Work, now: datetime) ->
     if step is None or step.due > now:
         return
     if step.kind == "remind":
-        reminder = auto._notice(
-            work.ticket, EventType.REMINDED, actor, now, {"since": step.since.isoformat()}
+        reminder = ticket_event(
+            work.ticket, EventType.REMINDED, actor, now, since=step.since.isoformat()
         )
         work.change(work.ticket, [reminder])
         work.count("reminders")

@@ -7,12 +7,15 @@ import json
 import types
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from attrs import frozen
 
-__all__ = ["NOTICE_TYPES", "Event", "EventType", "JSONObjectText", "JSONValue"]
+if TYPE_CHECKING:
+    from ._model import Ticket
+
+__all__ = ["NOTICE_TYPES", "Event", "EventType", "JSONObjectText", "JSONValue", "ticket_event"]
 
 #: A value that ``json.dumps`` accepts as it is. Event values are stored this
 #: way so any store can keep them and any front end can show them.
@@ -132,3 +135,20 @@ class Event:
         factory=lambda: types.MappingProxyType({}), converter=_freeze
     )
     id: int = 0
+
+
+def ticket_event(ticket: Ticket, kind: EventType, actor: str, at: datetime, **data: Any) -> Event:
+    """An event of ``ticket`` at its current version, with ``data`` as its facts.
+
+    For a notice (see :data:`NOTICE_TYPES`), and for a record of a change made
+    in the same write that raised the ticket to that version.
+    """
+    return Event(
+        ticket_id=ticket.id,
+        ticket_key=ticket.key,
+        version=ticket.version,
+        type=kind,
+        actor=actor,
+        at=at,
+        data=data,
+    )

@@ -20,7 +20,7 @@ from attrs import evolve
 
 from .._clock import ensure_utc
 from .._errors import ConflictError, NotFound, ValidationError
-from .._events import Event, EventType
+from .._events import Event, EventType, ticket_event
 from .._fields import FieldType
 from .._model import Comment, Ticket
 from .._query import Query
@@ -86,18 +86,6 @@ def _retrying(write: Callable[[], Any]) -> Any:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _event(ticket: Ticket, kind: EventType, actor: str, at: Any, **data: Any) -> Event:
-    return Event(
-        ticket_id=ticket.id,
-        ticket_key=ticket.key,
-        version=ticket.version,
-        type=kind,
-        actor=actor,
-        at=at,
-        data=data,
-    )
-
-
 # -- redaction -------------------------------------------------------------------------
 
 
@@ -125,7 +113,11 @@ def redact_comment(session: Session, ref: Ref, comment_id: int) -> Comment:
             tx.update_ticket(new, ticket.version)
             tx.update_comment(redacted)
             stored = tx.add_events(
-                [_event(new, EventType.REDACTED, session.principal.id, now, comment_id=comment_id)]
+                [
+                    ticket_event(
+                        new, EventType.REDACTED, session.principal.id, now, comment_id=comment_id
+                    )
+                ]
             )
         tracker._publish(stored)
         return redacted
@@ -170,7 +162,7 @@ def redact_field(session: Session, ref: Ref, field: str) -> Ticket:
                 if changed is not None:
                     tx.rewrite_event(changed)
             redaction = evolve(
-                _event(new, EventType.REDACTED, session.principal.id, now),
+                ticket_event(new, EventType.REDACTED, session.principal.id, now),
                 field=path,
                 old=marker,
                 new=marker,
@@ -320,7 +312,7 @@ def _erase_one(
             )
         for attachment in uploads:
             tx.update_attachment(evolve(attachment, uploaded_by=alias))
-        stored = tx.add_events([_event(new, EventType.ERASED, actor, now, pseudonym=alias)])
+        stored = tx.add_events([ticket_event(new, EventType.ERASED, actor, now, pseudonym=alias)])
     tracker._publish(stored)
 
 
