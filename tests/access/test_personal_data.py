@@ -19,9 +19,17 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from access.world import BACKENDS, tracker_on
-from ticketkit import NotFound, PermissionDenied, Tracker, ValidationError
+from ticketkit import (
+    Automation,
+    NotFound,
+    Notifications,
+    PermissionDenied,
+    Tracker,
+    ValidationError,
+)
 from ticketkit._history import replay
 from ticketkit.access import Principal, Role
+from ticketkit.notify import CallbackNotifier, Notification
 from ticketkit.serde import unstructure
 
 A = "default"
@@ -237,6 +245,20 @@ class TestErasePerson:
         dump = everything(tracker)
         assert SECRET not in dump
         assert PERSON not in dump
+
+    def test_notifications_forget_the_person(self, tracker: Tracker) -> None:
+        """Queued and sent notifications to the person name the pseudonym afterwards."""
+        sent: list[Notification] = []
+        tracker.notifiers["email"] = CallbackNotifier(sent.append)
+        tracker.automation = Automation(notifications=Notifications(), deliver_inline=False)
+        own, _, _ = self._world(tracker)
+        tracker.deliver_notifications()
+        tracker.transition(own, "start", actor="ann")  # queued, not yet sent
+        assert PERSON in repr(tracker.store.outbox())
+        alias = tracker.session(ADMIN).erase_person(PERSON)
+        assert PERSON not in everything(tracker)
+        assert alias in repr(tracker.store.outbox(pending=True))
+        assert any(PERSON in n.recipients for n in sent)  # what left before cannot be recalled
 
     def test_access_log_forgets_the_person(self, tracker: Tracker) -> None:
         """Denials of the person, and of others about the person, name the pseudonym."""

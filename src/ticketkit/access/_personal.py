@@ -264,6 +264,8 @@ def erase_person(session: Session, person: str) -> str:
         _retrying(erase)
     with tracker.store.transaction() as tx:
         tx.rename_in_denials(person, alias, tenant=session.tenant)
+        # Notifications waiting (or kept after sending) name their recipients.
+        tx.rename_in_outbox(person, alias, tenant=session.tenant)
     return alias
 
 
