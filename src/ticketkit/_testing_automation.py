@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -22,11 +22,12 @@ from ._errors import NotFound, ValidationError
 from ._events import Event, EventType
 from ._model import Ticket
 from ._priority import Priority
-from .storage import Store
+from .storage import Store, Transaction
 
 __all__ = ["AutomationContract"]
 
 _AT = datetime(2026, 3, 2, 9, 0, 0, 250000, tzinfo=UTC)
+_T = TypeVar("_T")
 
 
 class _Boom(Exception):
@@ -66,6 +67,20 @@ def _schedule(store: Store, due: dict[int, datetime | None]) -> None:
 def _claim(store: Store, now: datetime, limit: int = 100) -> list[int]:
     with store.transaction() as tx:
         return tx.claim_due(now, limit)
+
+
+def _then_fail(store: Store, work: Callable[[Transaction], _T]) -> _T:
+    """Run ``work`` in a transaction that then fails; return what ``work`` returned."""
+    done: list[_T] = []
+
+    def run() -> None:
+        with store.transaction() as tx:
+            done.append(work(tx))
+            raise _Boom
+
+    with pytest.raises(_Boom):
+        run()
+    return done[0]
 
 
 def _item(tenant: str = "default", ticket_id: int | None = None, **changes: Any) -> OutboxItem:
@@ -167,10 +182,13 @@ class AutomationContract:
         """A claim in a transaction that fails leaves the schedule as it was."""
         a, b = _tickets(store, 2)
         _schedule(store, {a.id: _AT, b.id: _AT + timedelta(minutes=1)})
-        with pytest.raises(_Boom), store.transaction() as tx:
-            assert tx.claim_due(_AT + timedelta(hours=1), 10) == [a.id, b.id]
+
+        def claim_and_move(tx: Transaction) -> list[int]:
+            claimed = tx.claim_due(_AT + timedelta(hours=1), 10)
             tx.set_due(a.id, _AT + timedelta(days=5))
-            raise _Boom
+            return claimed
+
+        assert _then_fail(store, claim_and_move) == [a.id, b.id]
         assert store.due_count(_AT + timedelta(hours=1)) == 2
         assert _claim(store, _AT + timedelta(hours=1)) == [a.id, b.id]
 
@@ -180,7 +198,7 @@ class AutomationContract:
         with pytest.raises(NotFound, match="999999"), store.transaction() as tx:
             tx.set_due(999999, _AT)
         with pytest.raises(ValidationError, match="naive"), store.transaction() as tx:
-            tx.set_due(a.id, datetime(2026, 1, 1, 9, 0))  # noqa: DTZ001 - naive on purpose
+            tx.set_due(a.id, datetime(2026, 1, 1, 9, 0))
         for limit in (0, -1, 10_001, True):
             with pytest.raises(ValidationError, match="limit"), store.transaction() as tx:
                 tx.claim_due(_AT, limit)
@@ -241,9 +259,7 @@ class AutomationContract:
         with store.transaction() as tx:
             assert [tx.next_counter("route:a") for _ in range(3)] == [0, 1, 2]
             assert tx.next_counter("route:b") == 0
-        with pytest.raises(_Boom), store.transaction() as tx:
-            assert tx.next_counter("route:a") == 3
-            raise _Boom
+        assert _then_fail(store, lambda tx: tx.next_counter("route:a")) == 3
         with store.transaction() as tx:
             assert tx.next_counter("route:a") == 3
             assert tx.next_counter("route:b") == 1
@@ -274,7 +290,8 @@ class AutomationContract:
         assert [i.id for i in added] == sorted({i.id for i in added})
         assert all(i.id > 0 for i in added)
         assert store.outbox() == added
-        assert added[0].ticket_id == a.id and added[0].pending
+        assert added[0].ticket_id == a.id
+        assert added[0].pending
         assert _add(store) == []
 
     def test_outbox_lease_sent_failed_lifecycle(self, store: Store) -> None:
@@ -291,20 +308,22 @@ class AutomationContract:
             tx.outbox_failed(second.id, "connection refused", _AT + timedelta(minutes=2))
         by_id = {i.id: i for i in store.outbox()}
         assert by_id[first.id].sent_at == _AT + timedelta(minutes=1)
-        assert by_id[first.id].lease_until is None and not by_id[first.id].pending
+        assert by_id[first.id].lease_until is None
+        assert not by_id[first.id].pending
         failed = by_id[second.id]
         assert (failed.attempts, failed.last_error, failed.lease_until) == (
             1,
             "connection refused",
             None,
         )
-        assert failed.next_attempt_at == _AT + timedelta(minutes=2) and failed.pending
+        assert failed.next_attempt_at == _AT + timedelta(minutes=2)
+        assert failed.pending
         assert _lease(store, _AT + timedelta(minutes=1)) == []  # not due again yet
         assert [i.id for i in _lease(store, _AT + timedelta(minutes=2))] == [second.id]
         with store.transaction() as tx:
             tx.outbox_failed(second.id, "x" * (MAX_ERROR + 500), None)
         gave_up = {i.id: i for i in store.outbox()}[second.id]
-        assert gave_up.gave_up and gave_up.attempts == 2 and not gave_up.pending
+        assert (gave_up.gave_up, gave_up.attempts, gave_up.pending) == (True, 2, False)
         assert gave_up.last_error == "x" * MAX_ERROR
         assert [i.id for i in _lease(store, _AT + timedelta(hours=2))] == [later.id]
         assert [i.id for i in store.outbox(pending=True)] == [later.id]
@@ -333,9 +352,8 @@ class AutomationContract:
     def test_rollback_undoes_a_lease(self, store: Store) -> None:
         """A lease in a transaction that fails leaves the item free to lease."""
         (item,) = _add(store, _item())
-        with pytest.raises(_Boom), store.transaction() as tx:
-            assert len(tx.lease_outbox(_AT, _AT + timedelta(minutes=5), 10)) == 1
-            raise _Boom
+        leased = _then_fail(store, lambda tx: tx.lease_outbox(_AT, _AT + timedelta(minutes=5), 10))
+        assert [i.id for i in leased] == [item.id]
         assert [i.id for i in _lease(store, _AT)] == [item.id]
 
     def test_outbox_updates_of_unknown_items_are_refused(self, store: Store) -> None:

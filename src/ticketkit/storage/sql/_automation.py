@@ -114,6 +114,11 @@ _DUE = (
 _DELETE_CLAIMED = delete(schedule).where(
     schedule.c.ticket_id.in_(bindparam("b_ids", expanding=True))
 )
+# MariaDB/MySQL: one row at a time by its primary key. Under READ COMMITTED a DELETE
+# (unlike an UPDATE, which reads past locked rows that do not match) waits for every
+# row its plan visits, and on a small table the plan for ``IN (…)`` is a full scan,
+# which would wait for the rows another claimer holds.
+_DELETE_ONE = delete(schedule).where(schedule.c.ticket_id == bindparam("b_id"))
 _EVENTS = (
     select(*(events.c[name] for name in rows.EVENT_COLUMNS))
     .where(events.c.ticket_id == bindparam("b_id"))
@@ -242,7 +247,11 @@ class SQLAutomationTransaction:
     def claim_due(self, now: datetime, limit: int) -> list[int]:
         params = {"b_now": ensure_utc(now, "now"), "b_limit": check_limit(limit)}
         claimed = [int(i) for i in self._conn.execute(_DUE, params).scalars()]
-        if claimed:
+        if not claimed:
+            return claimed
+        if self._conn.dialect.name in MYSQL_DIALECTS:
+            self._conn.execute(_DELETE_ONE, [{"b_id": i} for i in claimed])
+        else:
             self._conn.execute(_DELETE_CLAIMED, {"b_ids": claimed})
         return claimed
 
