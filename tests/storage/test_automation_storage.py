@@ -241,13 +241,10 @@ def plan(store: SQLStore, stmt: Any, values: dict[str, Any]) -> str:
         else:
             params = given
         found = conn.exec_driver_sql(prefix + str(compiled), params).all()
-    out = "\n".join(" | ".join(str(v) for v in row) for row in found)
-    print("PLAN", out)
-    return out
+    return "\n".join(" | ".join(str(v) for v in row) for row in found)
 
 
 INDEX = "ix_tk_schedule_due_at_ticket_id"
-import os as _os
 
 
 class TestScheduleAtSize:
