@@ -105,9 +105,8 @@ class TestSkipLocked:
 
     def test_statements_ask_for_skip_locked(self) -> None:
         """The claim and lease queries carry FOR UPDATE SKIP LOCKED on both servers."""
-        from sqlalchemy.dialects import mysql, postgresql
-
-        for dialect in (postgresql.dialect(), mysql.dialect()):
+        for name in ("postgresql+psycopg", "mysql+pymysql"):
+            dialect = sa.create_engine(f"{name}://").dialect
             for stmt in (automation._DUE, automation._LEASABLE):
                 assert "FOR UPDATE SKIP LOCKED" in str(stmt.compile(dialect=dialect))
 
