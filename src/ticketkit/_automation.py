@@ -43,8 +43,12 @@ def is_reporter(ticket: Ticket, actor: str) -> bool:
     return actor == ticket.reporter
 
 
+#: How a step of :class:`AutoClose` is turned off in data (TOML has no null).
+OFF = "off"
+
+
 def _wait(value: object, what: str) -> timedelta | None:
-    if value is None:
+    if value is None or value == OFF:
         return None
     if not isinstance(value, timedelta):
         value = parse_duration(value, what)
@@ -93,7 +97,7 @@ class AutoClose:
       through ``pending_action`` (by default the action from its state into a
       closed-category state, else into a resolved-category one).
 
-    ``None`` turns a step off. Times count on the SLA calendar when ``business``
+    ``None`` (``"off"`` in data) turns a step off. Times count on the SLA calendar when ``business``
     is true, else as wall-clock time. ``resolution`` is given to actions that
     need one.
     """
@@ -130,7 +134,7 @@ class AutoClose:
         data: dict[str, Any] = {}
         for name in ("resolved_after", "remind_after", "close_pending_after"):
             value = getattr(self, name)
-            data[name] = None if value is None else format_duration(value)
+            data[name] = OFF if value is None else format_duration(value)
         data["business"] = self.business
         for name in ("close_action", "pending_action", "resolution"):
             if getattr(self, name) is not None:

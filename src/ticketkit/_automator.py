@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from ._tracker import Tracker
     from .notify import DeliveryReport
     from .rules import Rule, RuleAction, RuleContext
+    from .sla import SLAStatus
 
 __all__ = ["Automator", "RunReport"]
 
@@ -193,6 +194,27 @@ class Automator:
 
     def is_customer(self, ticket: Ticket, actor: str) -> bool:
         return bool(self.automation.customer(ticket, actor))
+
+    def is_automated(self, actor: str) -> bool:
+        """Is ``actor`` the automation itself (its own name, or a rule's ``rule:<name>``)?"""
+        return actor == self.automation.actor or actor.startswith("rule:")
+
+    def sla_status(self, ticket: Ticket, events: Sequence[Event], now: datetime) -> SLAStatus:
+        """The ticket's SLA clocks at ``now``; the tracker has an SLA policy.
+
+        Comments the automation wrote itself (a rule's reply, an acknowledgement)
+        are neither a response nor a customer's reply: they leave the clocks alone.
+        """
+        from .sla import sla_status
+
+        policy = self.automation.sla
+        assert policy is not None
+        counted = [
+            e for e in events if not (e.type is EventType.COMMENTED and self.is_automated(e.actor))
+        ]
+        return sla_status(
+            policy, self.tracker.workflow, ticket, counted, now, is_customer=self.is_customer
+        )
 
     def _triggered_by(self, rule: Rule, ticket: Ticket, event: Event) -> bool:
         by = getattr(rule.trigger, "by", "anyone")
@@ -373,32 +395,37 @@ class Automator:
             return []
         items: list[OutboxItem] = []
         for event in events:
-            kind, who, extra = self._about(ticket, event)
-            if kind is None or kind not in settings.send:
-                continue
-            # Nobody is told about their own change, but a reporter is told their
-            # ticket was opened: that message carries its key.
-            actor = "" if kind == "created" else event.actor
-            items.extend(self._notify(ticket, kind, who, now, actor, **extra))
+            for kind, who, extra in self._about(ticket, event):
+                if kind not in settings.send:
+                    continue
+                # Nobody is told about their own change, but a reporter is told their
+                # ticket was opened: that message carries its key.
+                actor = "" if kind == "created" else event.actor
+                items.extend(self._notify(ticket, kind, who, now, actor, **extra))
         return items
 
-    def _about(self, ticket: Ticket, event: Event) -> tuple[str | None, list[str], dict[str, str]]:
-        """Which notification an event sends, to whom, with what extra words."""
+    def _about(self, ticket: Ticket, event: Event) -> list[tuple[str, list[str], dict[str, str]]]:
+        """Which notifications an event sends, to whom, with what extra words."""
         settings = self.automation.notifications
         agents = list(settings.agents) if settings is not None else []
         staff = [ticket.assignee] if ticket.assignee else agents
         data = event.data
         match event.type:
             case EventType.OPENED:
-                return "created", [ticket.reporter], {}
+                told: list[tuple[str, list[str], dict[str, str]]] = [
+                    ("created", [ticket.reporter], {})
+                ]
+                if ticket.assignee:  # opened with an assignee, or routed as it was opened
+                    told.append(("assigned", [ticket.assignee], {}))
+                return told
             case EventType.ASSIGNED if event.new:
-                return "assigned", [str(event.new)], {}
+                return [("assigned", [str(event.new)], {})]
             case EventType.STATUS_CHANGED:
-                return "status_changed", [ticket.reporter], {}
+                return [("status_changed", [ticket.reporter], {})]
             case EventType.SLA_WARNING | EventType.SLA_BREACHED:
                 kind = "sla_warning" if event.type is EventType.SLA_WARNING else "sla_breached"
                 extra = {"target": str(data.get("target", "")), "due": str(data.get("due", ""))}
-                return kind, staff, extra
+                return [(kind, staff, extra)]
             case EventType.ESCALATED:
                 policy = self.automation.escalation
                 name = str(data.get("level", ""))
@@ -406,10 +433,12 @@ class Automator:
                 if policy is not None and any(lv.name == name for lv in policy.levels):
                     notify = policy.level(name).notify
                 who = self._recipients(ticket, notify) if notify else staff
-                return "escalated", who, {"level": name}
+                return [("escalated", who, {"level": name})]
             case EventType.REMINDED:
-                return "reminder", [ticket.reporter], {}
-        return None, [], {}
+                since = str(data.get("since", ""))[:10]
+                text = f"It has been waiting for your reply since {since}." if since else ""
+                return [("reminder", [ticket.reporter], {"text": text})]
+        return []
 
     def _notify(
         self,

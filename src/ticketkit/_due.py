@@ -140,11 +140,9 @@ def due_instants(
     settings = auto.automation
     instants: list[datetime] = []
     if settings.sla is not None:
-        from .sla import due_notices, next_notice_at, sla_status
+        from .sla import due_notices, next_notice_at
 
-        status = sla_status(
-            settings.sla, auto.tracker.workflow, ticket, events, now, is_customer=auto.is_customer
-        )
+        status = auto.sla_status(ticket, events, now)
         if due_notices(settings.sla, status, events):
             instants.append(now)
         upcoming = next_notice_at(settings.sla, status, events)
@@ -175,16 +173,9 @@ def do_due_work(auto: Automator, tx: Transaction, work: _Work, now: datetime) ->
     settings = auto.automation
     actor = settings.actor
     if settings.sla is not None:
-        from .sla import due_notices, notice_event, sla_status
+        from .sla import due_notices, notice_event
 
-        status = sla_status(
-            settings.sla,
-            auto.tracker.workflow,
-            work.ticket,
-            work.history,
-            now,
-            is_customer=auto.is_customer,
-        )
+        status = auto.sla_status(work.ticket, work.history, now)
         escalation = settings.escalation
         for notice in due_notices(settings.sla, status, work.history):
             work.change(work.ticket, [notice_event(work.ticket, notice, now)])

@@ -385,18 +385,9 @@ class Tracker:
                 "this tracker has no SLA policy; give it automation=Automation(sla=SLAPolicy(...))",
                 field="sla",
             )
-        from .sla import sla_status
-
         ticket = self.get(ref)
         assert self._automator is not None
-        return sla_status(
-            automation.sla,
-            self.workflow,
-            ticket,
-            self.store.events(ticket.id),
-            self._now(),
-            is_customer=self._automator.is_customer,
-        )
+        return self._automator.sla_status(ticket, self.store.events(ticket.id), self._now())
 
     def run_due(self, now: datetime | None = None) -> RunReport:
         """Do every time-based job that is due: SLA warnings and breaches, timed rules,

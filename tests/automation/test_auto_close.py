@@ -72,7 +72,9 @@ class TestAutoClose:
             assert tracker.run_due().reminders == 1
             assert tracker.run_due().reminders == 0
             assert [n.template for n in inbox.to(CUSTOMER)] == ["reminder"]
-            assert ticket.key in inbox.to(CUSTOMER)[0].subject
+            reminder = inbox.to(CUSTOMER)[0]
+            assert ticket.key in reminder.subject
+            assert "waiting for your reply since 2026-01-05" in reminder.body
             clock.advance(days=4)
             report = tracker.run_due()
             assert report.closed == 1
@@ -94,6 +96,17 @@ class TestSettings:
 
     def test_round_trip(self) -> None:
         assert AutoClose.from_data(SETTINGS.to_data()) == SETTINGS
+
+    def test_a_step_turned_off_round_trips_through_toml(self) -> None:
+        """TOML has no null: a step turned off is written "off"."""
+        import tomllib
+
+        from ticketkit._workflow_data import toml_document
+
+        quiet = AutoClose(remind_after=None, resolved_after=None)
+        data = tomllib.loads(toml_document(quiet.to_data()))
+        assert data["remind_after"] == "off"
+        assert AutoClose.from_data(data) == quiet
 
     def test_unknown_action_is_refused(self) -> None:
         from ticketkit import Tracker

@@ -69,6 +69,23 @@ class TestWhoIsTold:
             assert all("Second" not in str(i.payload) for i in tracker.store.outbox())
 
 
+class TestOpenedAssigned:
+    def test_an_assignee_given_or_routed_at_opening_is_told(self, tmp_path: Path) -> None:
+        """A ticket opened with an assignee, or routed as it opens, tells the assignee."""
+        from ticketkit.rules import Agent, Router
+
+        router = Router(agents=(Agent("ann@example.com"),))
+        with tracker_on("memory", tmp_path, automation=desk(router=router)) as (tracker, _, inbox):
+            given = tracker.open("Given", actor=CUSTOMER, assignee=AGENT)
+            routed = tracker.open("Routed", actor=CUSTOMER)
+            assert [(n.template, n.ticket_key) for n in inbox.to(AGENT)] == [
+                ("assigned", given.key)
+            ]
+            assert [(n.template, n.ticket_key) for n in inbox.to("ann@example.com")] == [
+                ("assigned", routed.key)
+            ]
+
+
 class TestRulesAndPrivacy:
     def test_a_notify_action_and_internal_notes(self, tmp_path: Path) -> None:
         """A rule notifies whom it names; its internal note never reaches the customer."""
@@ -98,4 +115,8 @@ class TestRulesAndPrivacy:
             tracker.run_due()
             clock.advance(hours=1)
             tracker.run_due()
-            assert sorted(n.template for n in inbox.to(AGENT)) == ["sla_breached", "sla_warning"]
+            assert sorted(n.template for n in inbox.to(AGENT)) == [
+                "assigned",
+                "sla_breached",
+                "sla_warning",
+            ]

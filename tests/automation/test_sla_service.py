@@ -9,7 +9,7 @@ import pytest
 
 from automation.support import BACKENDS, tracker_on
 from ticketkit import Automation, EventType, Notifications, ValidationError
-from ticketkit.rules import EscalationLevel, EscalationPolicy
+from ticketkit.rules import EscalationLevel, EscalationPolicy, OnEvent, Reply, Rule
 from ticketkit.sla import BusinessCalendar, ClockState, SLAPolicy, Target, TargetKind
 
 POLICY = SLAPolicy(
@@ -91,6 +91,23 @@ class TestClocksOnATracker:
             assert first.state is ClockState.MET
             targets = [n["target"] for n in notices(tracker, ticket.key, EventType.SLA_BREACHED)]
             assert targets == ["resolution"]
+
+    def test_an_automatic_reply_is_not_a_response(self, backend: str, tmp_path: Path) -> None:
+        """A rule's reply to a new ticket leaves the first-response clock running."""
+        thanks = Rule(
+            name="thanks",
+            trigger=OnEvent(frozenset({EventType.OPENED})),
+            actions=(Reply("We have received $key"),),
+        )
+        with tracker_on(backend, tmp_path, automation=automation(rules=[thanks])) as (
+            tracker,
+            _,
+            _i,
+        ):
+            ticket = tracker.open("Mail is down", actor=CUSTOMER)
+            assert [c.author for c in tracker.comments(ticket.key)] == ["rule:thanks"]
+            first = tracker.sla_status(ticket.key).target(TargetKind.FIRST_RESPONSE)
+            assert first.state is ClockState.RUNNING
 
     def test_waiting_for_the_customer_pauses(self, backend: str, tmp_path: Path) -> None:
         """In a pending state the clocks stop; nothing falls due until the ticket moves on."""
