@@ -8,7 +8,10 @@ from hypothesis import HealthCheck, settings
 # The store contract lives in the package; rewrite its asserts so that a
 # failing contract test shows the values it compared.
 pytest.register_assert_rewrite(
-    "ticketkit.testing", "ticketkit._testing_tenants", "ticketkit._testing_personal"
+    "ticketkit.testing",
+    "ticketkit._testing_tenants",
+    "ticketkit._testing_personal",
+    "ticketkit._testing_automation",
 )
 
 # Timing is checked by benchmarks/, never by tests: a loaded CI machine must not
