@@ -90,6 +90,13 @@ class _Work:
     events: list[Event] = attrs.field(factory=list)
     outbox: list[OutboxItem] = attrs.field(factory=list)
     counts: dict[str, int] = attrs.field(factory=dict)
+    #: The SLA status worked out for ``ticket`` as it was then (recording notices
+    #: does not change it; a change to the ticket does).
+    sla: tuple[Ticket, SLAStatus] | None = None
+
+    def sla_for(self, ticket: Ticket) -> SLAStatus | None:
+        """The SLA status already worked out for ``ticket``, if it is still this ticket."""
+        return self.sla[1] if self.sla is not None and self.sla[0] is ticket else None
 
     def change(self, new: Ticket, events: Iterable[Event]) -> None:
         self.ticket = new
@@ -509,19 +516,26 @@ class Automator:
     # -- scheduled work ----------------------------------------------------------------
 
     def next_due(
-        self, ticket: Ticket, events: Sequence[Event], now: datetime, *, after_now: bool = False
+        self,
+        ticket: Ticket,
+        events: Sequence[Event],
+        now: datetime,
+        *,
+        after_now: bool = False,
+        sla: SLAStatus | None = None,
     ) -> datetime | None:
         """The next instant something is due for ``ticket``.
 
         Work already due but not done (a timed rule whose condition holds now)
         makes it ``now``; with ``after_now`` (after ``run_due`` did what it
-        could) only later instants count.
+        could) only later instants count. ``sla`` is the ticket's SLA status at
+        ``now``, when the caller has it.
         """
         from ._due import due_instants
 
         instants = [
             when
-            for when in due_instants(self, ticket, events, now)
+            for when in due_instants(self, ticket, events, now, sla)
             if not (after_now and when <= now)
         ]
         return min(instants, default=None)
@@ -595,8 +609,9 @@ class Automator:
                     tx.update_ticket(new, ticket.version)
                 stored = tx.add_events(events) if events else []
                 published.extend(stored)
-                history = work.history if not stored else tx.events(ticket.id)
-                tx.set_due(ticket.id, self.next_due(new, history, now, after_now=True))
+                # work.history holds the new events too (without their ids).
+                due = self.next_due(new, work.history, now, after_now=True, sla=work.sla_for(new))
+                tx.set_due(ticket.id, due)
                 outbox = work.outbox + self.notifications(new, stored, now)
                 if outbox:
                     tx.add_outbox(outbox)

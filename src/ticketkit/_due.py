@@ -25,6 +25,7 @@ from .storage import Transaction
 if TYPE_CHECKING:
     from ._automator import Automator, _Work
     from .rules import Rule
+    from .sla import SLAStatus
 
 __all__ = ["AutoCloseStep", "auto_close_step", "do_due_work", "due_instants"]
 
@@ -130,7 +131,11 @@ def _timed_rule_due(
 
 
 def due_instants(
-    auto: Automator, ticket: Ticket, events: Sequence[Event], now: datetime
+    auto: Automator,
+    ticket: Ticket,
+    events: Sequence[Event],
+    now: datetime,
+    sla: SLAStatus | None = None,
 ) -> list[datetime]:
     """Every instant at which some work for ``ticket`` falls due (``now`` if already due)."""
     if ticket.merged_into is not None:
@@ -142,7 +147,7 @@ def due_instants(
     if settings.sla is not None:
         from .sla import due_notices, next_notice_at
 
-        status = auto.sla_status(ticket, events, now)
+        status = sla or auto.sla_status(ticket, events, now)
         if due_notices(settings.sla, status, events):
             instants.append(now)
         upcoming = next_notice_at(settings.sla, status, events)
@@ -176,6 +181,7 @@ def do_due_work(auto: Automator, tx: Transaction, work: _Work, now: datetime) ->
         from .sla import due_notices, notice_event
 
         status = auto.sla_status(work.ticket, work.history, now)
+        work.sla = (work.ticket, status)
         escalation = settings.escalation
         for notice in due_notices(settings.sla, status, work.history):
             work.change(work.ticket, [notice_event(work.ticket, notice, now)])
