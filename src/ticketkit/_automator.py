@@ -19,18 +19,14 @@ import contextvars
 import logging
 import random
 import time
-import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
-from attrs import evolve
 
-from . import _changes as changes
 from . import _edits as edits
 from ._automation import Automation
-from ._automation_records import OutboxItem
 from ._errors import (
     ConflictError,
     StorageError,
@@ -38,17 +34,18 @@ from ._errors import (
     TransitionNotAllowed,
     ValidationError,
 )
-from ._events import Event, EventType, ticket_event
-from ._guards import TransitionInputs
+from ._events import Event, EventType
 from ._history import diff_events
 from ._model import Ticket
+from ._notifying import QUEUED, notifications
+from ._rule_runner import apply_event_rule
+from ._work import Work, flatten
 from ._workflow import Category
 from .storage import Transaction
 
 if TYPE_CHECKING:
     from ._tracker import Tracker
     from .notify import DeliveryReport
-    from .rules import Rule, RuleAction, RuleContext
     from .sla import SLAStatus
 
 __all__ = ["Automator", "RunReport"]
@@ -57,8 +54,6 @@ logger = logging.getLogger("ticketkit")
 
 #: How deep the rules triggered by the current write are nested (0 outside rules).
 _DEPTH: contextvars.ContextVar[int] = contextvars.ContextVar("ticketkit_rule_depth", default=0)
-#: Set when a write of this thread put something in the outbox.
-_QUEUED: contextvars.ContextVar[bool] = contextvars.ContextVar("ticketkit_queued", default=False)
 
 _BATCH = 20  # tickets claimed per run_due transaction
 _ATTEMPTS = 5  # tries of one batch when the database breaks a deadlock
@@ -81,47 +76,6 @@ class RunReport:
     delivery: DeliveryReport | None = None
 
 
-@attrs.define
-class _Work:
-    """The changes piling up for one ticket inside one transaction."""
-
-    ticket: Ticket
-    history: list[Event]
-    events: list[Event] = attrs.field(factory=list)
-    outbox: list[OutboxItem] = attrs.field(factory=list)
-    counts: dict[str, int] = attrs.field(factory=dict)
-    #: The SLA status worked out for ``ticket`` as it was then (recording notices
-    #: does not change it; a change to the ticket does).
-    sla: tuple[Ticket, SLAStatus] | None = None
-
-    def sla_for(self, ticket: Ticket) -> SLAStatus | None:
-        """The SLA status already worked out for ``ticket``, if it is still this ticket."""
-        return self.sla[1] if self.sla is not None and self.sla[0] is ticket else None
-
-    def change(self, new: Ticket, events: Iterable[Event]) -> None:
-        self.ticket = new
-        added = list(events)
-        self.events.extend(added)
-        self.history.extend(added)
-
-    def count(self, what: str) -> None:
-        self.counts[what] = self.counts.get(what, 0) + 1
-
-
-def flatten(original: Ticket, new: Ticket, events: Sequence[Event]) -> tuple[Ticket, list[Event]]:
-    """One version step for a write made of several changes.
-
-    Each change raises the version by one; the store takes one write at a time,
-    so the ticket and every event of the write get ``original.version + 1`` (or
-    keep ``original.version`` when only notices were recorded).
-    """
-    changed = new.version != original.version
-    version = original.version + 1 if changed else original.version
-    if changed and new.version != version:
-        new = evolve(new, version=version)
-    return new, [e if e.version == version else evolve(e, version=version) for e in events]
-
-
 class Automator:
     """Carries out a tracker's :class:`Automation` (see the module)."""
 
@@ -137,10 +91,10 @@ class Automator:
         now = self.tracker._now()
         if self.automation.timed:
             tx.set_due(ticket.id, self.next_due(ticket, tx.events(ticket.id), now))
-        items = self.notifications(ticket, events, now)
+        items = notifications(self, ticket, events, now)
         if items:
             tx.add_outbox(items)
-            _QUEUED.set(True)
+            QUEUED.set(True)
 
     def after_commit(self, events: Sequence[Event]) -> None:
         """After the write: run the rules its events trigger, then deliver."""
@@ -159,13 +113,13 @@ class Automator:
                     continue
                 token = _DEPTH.set(depth + 1)
                 try:
-                    self._apply_event_rule(rule, event)
+                    apply_event_rule(self, rule, event)
                 except TicketkitError as exc:
                     logger.warning("rule %r on %s failed: %s", rule.name, event.ticket_key, exc)
                 finally:
                     _DEPTH.reset(token)
-        if depth == 0 and _QUEUED.get():
-            _QUEUED.set(False)
+        if depth == 0 and QUEUED.get():
+            QUEUED.set(False)
             if self.automation.deliver_inline:
                 self.deliver()
 
@@ -181,23 +135,6 @@ class Automator:
         )
 
     # -- rules -------------------------------------------------------------------------
-
-    def _context(self, ticket: Ticket, now: datetime, event: Event | None) -> RuleContext:
-        from .rules import RuleContext
-
-        comment = None
-        if event is not None and event.type is EventType.COMMENTED:
-            wanted = event.data.get("comment_id")
-            comment = next(
-                (c for c in self.tracker.store.comments(ticket.id) if c.id == wanted), None
-            )
-        return RuleContext(
-            workflow=self.tracker.workflow,
-            now=now,
-            event=event,
-            comment=comment,
-            is_customer=None if event is None else self.is_customer(ticket, event.actor),
-        )
 
     def is_customer(self, ticket: Ticket, actor: str) -> bool:
         return bool(self.automation.customer(ticket, actor))
@@ -223,104 +160,6 @@ class Automator:
             policy, self.tracker.workflow, ticket, counted, now, is_customer=self.is_customer
         )
 
-    def _triggered_by(self, rule: Rule, ticket: Ticket, event: Event) -> bool:
-        by = getattr(rule.trigger, "by", "anyone")
-        if by == "anyone":
-            return True
-        customer = self.is_customer(ticket, event.actor)
-        return customer if by == "customer" else not customer
-
-    def _apply_event_rule(self, rule: Rule, event: Event) -> None:
-        actor = f"rule:{rule.name}"
-
-        def change(
-            tx: Transaction, current: Ticket, actor: str, now: datetime
-        ) -> tuple[Ticket, list[Event]]:
-            if not self._triggered_by(rule, current, event):
-                return current, []
-            if not rule.when.matches(current, self._context(current, now, event)):
-                return current, []
-            work = _Work(current, tx.events(current.id))
-            self.apply_rule(tx, work, rule, now, {"trigger": event.type.value, "event": event.id})
-            if work.outbox:
-                tx.add_outbox(work.outbox)
-                _QUEUED.set(True)
-            return flatten(current, work.ticket, work.events)
-
-        self.tracker._write(event.ticket_id, actor, None, change)
-
-    def apply_rule(
-        self, tx: Transaction, work: _Work, rule: Rule, now: datetime, facts: dict[str, Any]
-    ) -> None:
-        """Carry out ``rule``'s actions on ``work``, then record that it was applied."""
-        actor = f"rule:{rule.name}"
-        skipped: list[str] = []
-        for action in rule.actions:
-            try:
-                self._act(tx, work, action, actor, now, rule.name)
-            except TicketkitError as exc:
-                # One action that cannot be done (a transition the status no longer
-                # offers) does not stop the others; the record says what was skipped.
-                skipped.append(f"{type(action).__name__}: {exc}")
-        data: dict[str, Any] = {"rule": rule.name, **facts}
-        if skipped:
-            data["skipped"] = skipped
-        work.change(
-            work.ticket, [ticket_event(work.ticket, EventType.RULE_APPLIED, actor, now, **data)]
-        )
-        work.count("rules")
-
-    def _act(
-        self, tx: Transaction, work: _Work, action: RuleAction, actor: str, now: datetime, rule: str
-    ) -> None:
-        from . import rules as r
-
-        config = self.tracker.config
-        t = work.ticket
-        new: Ticket | None = None
-        if isinstance(action, r.SetField):
-            name = action.field
-            if name.startswith("fields."):
-                new = edits.edit(config, t, now, fields={name[7:]: action.value})
-            else:
-                new = edits.edit(config, t, now, **{name: action.value})
-        elif isinstance(action, r.SetPriority):
-            new = edits.edit(config, t, now, priority=action.priority)
-        elif isinstance(action, r.Assign):
-            who = self.route(tx, t) if action.route else action.to
-            if action.route and who is None:
-                raise ValidationError(f"no agent is available to route {t.key} to")
-            new = edits.edit(config, t, now, assignee=who)
-        elif isinstance(action, r.AddTag):
-            new = edits.edit(config, t, now, add_tags=(action.tag,))
-        elif isinstance(action, r.RemoveTag):
-            new = edits.edit(config, t, now, remove_tags=(action.tag,))
-        elif isinstance(action, r.Reply | r.Note):
-            bumped = evolve(t, version=t.version + 1, updated=now)
-            body = edits.check_comment(r.render_text(action.text, t))
-            internal = isinstance(action, r.Note)
-            work.change(bumped, [changes.comment_event(tx, bumped, body, actor, now, internal)])
-            return
-        elif isinstance(action, r.Transition):
-            inputs = TransitionInputs(resolution=None)
-            done, events = changes.transition(config, t, action.action, actor, now, inputs)
-            work.change(done, events)
-            return
-        elif isinstance(action, r.Notify):
-            text = r.render_text(action.text, t) if getattr(action, "text", None) else ""
-            work.outbox.extend(
-                self._notify(
-                    t, action.template, self._recipients(t, action.to), now, actor, text=text
-                )
-            )
-            return
-        elif isinstance(action, r.Escalate):
-            self.escalate(tx, work, action.level, f"rule {rule}", actor, now)
-            return
-        else:  # pragma: no cover - RuleSet refuses other actions when built
-            raise ValidationError(f"unknown rule action {action!r}")
-        work.change(new, diff_events(t, new, actor=actor, at=now))
-
     # -- routing and escalation --------------------------------------------------------
 
     def route(self, tx: Transaction, ticket: Ticket) -> str | None:
@@ -344,7 +183,7 @@ class Automator:
     def escalate(
         self,
         tx: Transaction,
-        work: _Work,
+        work: Work,
         level_name: str | None,
         reason: str,
         actor: str,
@@ -376,142 +215,6 @@ class Automator:
         work.change(new, [event])
         work.count("escalations")
         return True
-
-    # -- notifications -----------------------------------------------------------------
-
-    def _recipients(self, ticket: Ticket, who: Iterable[str]) -> list[str]:
-        found: list[str] = []
-        for name in who:
-            if name == "reporter":
-                found.append(ticket.reporter)
-            elif name == "assignee":
-                if ticket.assignee:
-                    found.append(ticket.assignee)
-            elif name == "watchers":
-                found.extend(sorted(ticket.watchers))
-            else:
-                found.append(name)
-        return list(dict.fromkeys(found))
-
-    def notifications(
-        self, ticket: Ticket, events: Sequence[Event], now: datetime
-    ) -> list[OutboxItem]:
-        """The notifications that ``events`` (just stored for ``ticket``) send."""
-        settings = self.automation.notifications
-        if settings is None:
-            return []
-        items: list[OutboxItem] = []
-        for event in events:
-            for kind, who, extra in self._about(ticket, event):
-                if kind not in settings.send:
-                    continue
-                # Nobody is told about their own change, but a reporter is told their
-                # ticket was opened: that message carries its key.
-                actor = "" if kind == "created" else event.actor
-                items.extend(self._notify(ticket, kind, who, now, actor, **extra))
-        return items
-
-    def _about(self, ticket: Ticket, event: Event) -> list[tuple[str, list[str], dict[str, str]]]:
-        """Which notifications an event sends, to whom, with what extra words."""
-        settings = self.automation.notifications
-        agents = list(settings.agents) if settings is not None else []
-        staff = [ticket.assignee] if ticket.assignee else agents
-        data = event.data
-        match event.type:
-            case EventType.OPENED:
-                told: list[tuple[str, list[str], dict[str, str]]] = [
-                    ("created", [ticket.reporter], {})
-                ]
-                if ticket.assignee:  # opened with an assignee, or routed as it was opened
-                    told.append(("assigned", [ticket.assignee], {}))
-                return told
-            case EventType.ASSIGNED if event.new:
-                return [("assigned", [str(event.new)], {})]
-            case EventType.STATUS_CHANGED:
-                return [("status_changed", [ticket.reporter], {})]
-            case EventType.SLA_WARNING | EventType.SLA_BREACHED:
-                kind = "sla_warning" if event.type is EventType.SLA_WARNING else "sla_breached"
-                extra = {"target": str(data.get("target", "")), "due": str(data.get("due", ""))}
-                return [(kind, staff, extra)]
-            case EventType.ESCALATED:
-                policy = self.automation.escalation
-                name = str(data.get("level", ""))
-                notify: Sequence[str] = ()
-                if policy is not None and any(lv.name == name for lv in policy.levels):
-                    notify = policy.level(name).notify
-                who = self._recipients(ticket, notify) if notify else staff
-                return [("escalated", who, {"level": name})]
-            case EventType.REMINDED:
-                since = str(data.get("since", ""))[:10]
-                text = f"It has been waiting for your reply since {since}." if since else ""
-                return [("reminder", [ticket.reporter], {"text": text})]
-        return []
-
-    def _notify(
-        self,
-        ticket: Ticket,
-        template: str,
-        recipients: Iterable[str],
-        now: datetime,
-        actor: str,
-        **extra: str,
-    ) -> list[OutboxItem]:
-        settings = self.automation.notifications
-        if settings is None:
-            return []
-        from .access import SOMEONE
-        from .notify import Notification
-
-        items = []
-        for recipient in recipients:
-            if not recipient or recipient == actor:
-                continue  # nobody is told about their own change
-            if settings.addresses_only and "@" not in recipient:
-                continue
-            customer = self.is_customer(ticket, recipient)
-            context = self._words(ticket, customer, SOMEONE, extra)
-            subject, body = self.automation.templates.render(template, context)
-            notification = Notification(
-                id=uuid.uuid4().hex,
-                channel=settings.channel,
-                template=template,
-                recipients=(recipient,),
-                subject=subject,
-                body=body,
-                ticket_key=ticket.key,
-            )
-            items.append(
-                OutboxItem(
-                    id=0,
-                    channel=settings.channel,
-                    payload=notification.to_data(),
-                    created=now,
-                    next_attempt_at=now,
-                    ticket_id=ticket.id,
-                    tenant=ticket.tenant,
-                )
-            )
-        return items
-
-    def _words(
-        self, ticket: Ticket, customer: bool, someone: str, extra: dict[str, str]
-    ) -> dict[str, str]:
-        state = self.tracker.workflow.state(ticket.status)
-        # A customer is never told who works on the ticket (their address is theirs).
-        assignee = (someone if customer else ticket.assignee) if ticket.assignee else ""
-        return {
-            "key": ticket.key,
-            "title": ticket.title,
-            "status": state.title,
-            "priority": ticket.priority.name,
-            "assignee": assignee,
-            "reporter": ticket.reporter,
-            "target": "",
-            "due": "",
-            "level": "",
-            "text": "",
-            **extra,
-        }
 
     # -- scheduled work ----------------------------------------------------------------
 
@@ -595,7 +298,7 @@ class Automator:
                 if ticket is None:
                     continue
                 totals["tickets"] = totals.get("tickets", 0) + 1
-                work = _Work(ticket, tx.events(ticket.id))
+                work = Work(ticket, tx.events(ticket.id))
                 try:
                     do_due_work(self, tx, work, now)
                 except (ValidationError, TransitionNotAllowed) as exc:
@@ -603,7 +306,7 @@ class Automator:
                     # state, and the work is looked at again after its next change.
                     logger.warning("scheduled work on %s failed: %s", ticket.key, exc)
                     totals["errors"] = totals.get("errors", 0) + 1
-                    work = _Work(ticket, tx.events(ticket.id))
+                    work = Work(ticket, tx.events(ticket.id))
                 new, events = flatten(ticket, work.ticket, work.events)
                 if new.version != ticket.version:
                     tx.update_ticket(new, ticket.version)
@@ -612,7 +315,7 @@ class Automator:
                 # work.history holds the new events too (without their ids).
                 due = self.next_due(new, work.history, now, after_now=True, sla=work.sla_for(new))
                 tx.set_due(ticket.id, due)
-                outbox = work.outbox + self.notifications(new, stored, now)
+                outbox = work.outbox + notifications(self, new, stored, now)
                 if outbox:
                     tx.add_outbox(outbox)
                 for name, count in work.counts.items():

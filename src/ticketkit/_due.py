@@ -18,12 +18,14 @@ from . import _changes as changes
 from ._events import Event, EventType, ticket_event
 from ._guards import TransitionInputs
 from ._model import Ticket
+from ._rule_runner import apply_rule, rule_context
+from ._work import Work
 from ._workflow import Category
 from .rules import Anchor, Elapsed
 from .storage import Transaction
 
 if TYPE_CHECKING:
-    from ._automator import Automator, _Work
+    from ._automator import Automator
     from .rules import Rule
     from .sla import SLAStatus
 
@@ -163,7 +165,7 @@ def due_instants(
             due, _ = pending
             if due > now:
                 instants.append(due)
-            elif rule.when.matches(ticket, auto._context(ticket, now, None)):
+            elif rule.when.matches(ticket, rule_context(auto, ticket, now, None)):
                 instants.append(now)
     step = auto_close_step(auto, ticket, events)
     if step is not None:
@@ -171,7 +173,7 @@ def due_instants(
     return instants
 
 
-def do_due_work(auto: Automator, tx: Transaction, work: _Work, now: datetime) -> None:
+def do_due_work(auto: Automator, tx: Transaction, work: Work, now: datetime) -> None:
     """Do what is due for ``work.ticket`` at ``now``, adding to ``work``."""
     if work.ticket.merged_into is not None:
         return
@@ -198,9 +200,9 @@ def do_due_work(auto: Automator, tx: Transaction, work: _Work, now: datetime) ->
             pending = _timed_rule_due(auto, rule, found, work.history)
             if pending is None or pending[0] > now:
                 continue
-            if rule.when.matches(work.ticket, auto._context(work.ticket, now, None)):
+            if rule.when.matches(work.ticket, rule_context(auto, work.ticket, now, None)):
                 facts = {"trigger": "elapsed", "anchor": pending[1].isoformat()}
-                auto.apply_rule(tx, work, rule, now, facts)
+                apply_rule(auto, tx, work, rule, now, facts)
     step = auto_close_step(auto, work.ticket, work.history)
     if step is None or step.due > now:
         return
