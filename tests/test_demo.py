@@ -65,7 +65,7 @@ class TestDemo:
 
     def test_table(self, output: str) -> None:
         """The table lists every ticket with its final status, priority and assignee."""
-        table = output.split("\nTickets\n", 1)[1].split("\nHistory", 1)[0]
+        table = output.split("\nTickets\n", 1)[1].split("\nSLA targets", 1)[0]
         rows = [line.split() for line in table.strip().splitlines()]
         assert rows[0] == ["KEY", "STATUS", "PRIO", "ASSIGNEE", "RESOLUTION", "TITLE"]
         assert [row[:5] for row in rows[1:]] == [
@@ -74,6 +74,19 @@ class TestDemo:
             ["HD-3", "closed", "P5", "–", "–"],
             ["HD-4", "closed", "P2", "–", "duplicate"],
         ]
+
+    def test_sla(self, output: str, squeezed: str) -> None:
+        """The scheduler records the missed first response when time passes; the SLA table
+        shows each open-and-shut ticket's targets, the merged duplicate has none."""
+        assert "Mon 05 Jan 11:25 HD-2 sla SLA breached: first response (due 11:00)" in squeezed
+        table = output.split("\nSLA targets", 1)[1].split("\nHistory", 1)[0]
+        rows = [line.split(None, 2) for line in table.splitlines()[1:] if line.strip()]
+        assert rows[0][:2] == ["KEY", "PRIO"]
+        assert rows[0][2].split() == ["FIRST", "RESPONSE", "RESOLUTION"]
+        assert [row[:2] for row in rows[1:]] == [["HD-1", "P1"], ["HD-2", "P3"], ["HD-3", "P5"]]
+        assert rows[2][2].split() == ["breached", "(145", "of", "120", "min)", "met", "(265", "of",
+                                      "960", "min)"]  # fmt: skip
+        assert "2026-01-05 11:25 sla SLA breached: first response (due 11:00)" in squeezed
 
     def test_history(self, squeezed: str) -> None:
         """Each ticket's history lists time, actor and old → new values, oldest first."""

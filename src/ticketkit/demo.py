@@ -3,8 +3,10 @@
 Several tickets move through the built-in ``helpdesk`` workflow: work starts,
 the agent waits for the customer, the customer replies, tickets are resolved
 and closed, one is reopened within the reopen window (and one too late), an
-agent leaves an internal note and a duplicate is merged. The demo then prints
-a table of the tickets and, for each, its history as the tracker recorded it.
+agent leaves an internal note and a duplicate is merged. SLA clocks run on
+business hours, and the scheduler (``run_due``) records the one target that is
+missed. The demo then prints a table of the tickets, their SLA targets and,
+for each, its history as the tracker recorded it.
 
 A :class:`~ticketkit.FrozenClock` is advanced between the steps, so the output
 is the same on every run. Only the standard library is used for output.
@@ -17,15 +19,17 @@ import os
 import sys
 import textwrap
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from ._automation import Automation
 from ._clock import FrozenClock
 from ._errors import TicketkitError, TransitionNotAllowed, ValidationError
-from ._events import Event, EventType
+from ._events import NOTICE_TYPES, Event, EventType
 from ._model import Comment, Ticket
 from ._tracker import Tracker
+from .sla import BusinessCalendar, SLAPolicy, Target, TargetKind
 
 __all__ = ["describe_event", "main", "run"]
 
@@ -34,6 +38,24 @@ _TITLE_WIDTH = 34
 _EXCERPT = 48
 _ACTOR_WIDTH = 18
 _STEP_INDENT = 26  # len('  Mon 05 Jan 09:00  HD-1  ')
+
+#: The demo's promises: by priority, on office hours Monday to Friday.
+DEMO_SLA = SLAPolicy(
+    name="office hours",
+    targets=(
+        *(
+            Target(kind, timedelta(hours=hours), priority=priority)
+            for priority, first, resolve in (("P1", 0.5, 4), ("P2", 1, 8), ("P3", 2, 16))
+            for kind, hours in (
+                (TargetKind.FIRST_RESPONSE, first),
+                (TargetKind.RESOLUTION, resolve),
+            )
+        ),
+        Target(TargetKind.FIRST_RESPONSE, timedelta(hours=4)),
+        Target(TargetKind.RESOLUTION, timedelta(hours=40)),
+    ),
+    calendar=BusinessCalendar.weekdays("08:00", "18:00", timezone="UTC"),
+)
 
 
 def _show(value: Any) -> str:
@@ -86,7 +108,23 @@ def describe_event(event: Event, comments: dict[int, Comment] | None = None) -> 
         return "watchers: " + ", ".join(f"{sign}{who}" for who in changed)
     if event.type is EventType.ATTACHMENT_ADDED:
         return f"attached {data.get('filename')} ({data.get('size')} bytes)"
+    if event.type in (EventType.SLA_WARNING, EventType.SLA_BREACHED):
+        return _sla_notice(event)
+    if event.type in NOTICE_TYPES:
+        facts = ", ".join(f"{k}={_show(v)}" for k, v in sorted(data.items()))
+        return f"{event.type.value}: {facts}"
     return f"{event.field}: {_show(event.old)} → {_show(event.new)}"
+
+
+def _sla_notice(event: Event) -> str:
+    target = str(event.data.get("target", "")).replace("_", " ")
+    due = str(event.data.get("due", ""))
+    when = f" (due {due[11:16]})" if len(due) >= 16 else ""
+    if event.type is EventType.SLA_BREACHED:
+        return f"SLA breached: {target}{when}"
+    share = event.data.get("threshold")
+    at = f" at {share:.0%}" if isinstance(share, float) else ""
+    return f"SLA warning: {target}{at}{when}"
 
 
 class _Narrator:
@@ -96,13 +134,19 @@ class _Narrator:
         self.tracker = tracker
         self.clock = clock
         self.out = out
+        tracker.subscribe(self._notice, EventType.SLA_WARNING, EventType.SLA_BREACHED)
+
+    def _notice(self, event: Event) -> None:
+        self.say(event.ticket_key, event.actor, _sla_notice(event))
 
     def say(self, key: str, actor: str, what: str) -> None:
         when = f"{self.clock.now():%a %d %b %H:%M}"
         print(f"  {when}  {key:<5} {actor:<{_ACTOR_WIDTH}} {what}", file=self.out)
 
     def later(self, **delta: float) -> None:
+        """Let time pass; the scheduler then records what fell due meanwhile."""
         self.clock.advance(**delta)
+        self.tracker.run_due()
 
     def open(self, title: str, reporter: str, **kwargs: Any) -> Ticket:
         ticket = self.tracker.open(title=title, actor=reporter, **kwargs)
@@ -226,6 +270,29 @@ def _table(tickets: Sequence[Ticket], out: TextIO) -> None:
         print(f"  {cells}".rstrip(), file=out)
 
 
+def _sla_table(tracker: Tracker, tickets: Sequence[Ticket], out: TextIO) -> None:
+    header = ("KEY", "PRIO", "FIRST RESPONSE", "RESOLUTION")
+    rows: list[tuple[str, ...]] = [header]
+    for ticket in tickets:
+        if ticket.merged_into is not None:
+            continue
+        status = tracker.sla_status(ticket.key)
+        cells = []
+        for kind in (TargetKind.FIRST_RESPONSE, TargetKind.RESOLUTION):
+            target = status.target(kind)
+            if target is None:
+                cells.append("–")
+                continue
+            used = int(target.elapsed.total_seconds() // 60)
+            limit = int(target.within.total_seconds() // 60)
+            cells.append(f"{target.state.value} ({used} of {limit} min)")
+        rows.append((ticket.key, str(ticket.priority), *cells))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    for row in rows:
+        line = "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))
+        print(f"  {line}".rstrip(), file=out)
+
+
 def _history(tracker: Tracker, ticket: Ticket, out: TextIO) -> None:
     comments = {c.id: c for c in tracker.comments(ticket.key)}
     print(f"{ticket.key}  {ticket.title}  ({ticket.status})", file=out)
@@ -243,7 +310,8 @@ DEMO_FILE = "ticketkit-demo.db"
 def run(url: str = "memory://", out: TextIO = sys.stdout) -> None:
     """Play the demo on the store ``url`` names and print it to ``out``."""
     clock = FrozenClock(START)
-    with Tracker.from_url(url, clock=clock, prefix="HD") as tracker:
+    automation = Automation(sla=DEMO_SLA)
+    with Tracker.from_url(url, clock=clock, prefix="HD", automation=automation) as tracker:
         if len(tracker.query(limit=1)):
             raise ValidationError(
                 f"the demo needs an empty store, and {url} already holds tickets; "
@@ -253,6 +321,8 @@ def run(url: str = "memory://", out: TextIO = sys.stdout) -> None:
         tickets = list(tracker.query(order_by="id", limit=100))
         print("\nTickets\n", file=out)
         _table(tickets, out)
+        print(f"\nSLA targets ({DEMO_SLA.name}: Mon-Fri 08:00-18:00 UTC)\n", file=out)
+        _sla_table(tracker, tickets, out)
         print("\nHistory (time, actor, what changed: old → new)", file=out)
         for ticket in tickets:
             print("", file=out)
