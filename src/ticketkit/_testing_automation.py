@@ -10,7 +10,6 @@ that threads never get one row twice.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -21,7 +20,9 @@ from ._automation_records import MAX_ERROR, OutboxItem
 from ._errors import NotFound, ValidationError
 from ._events import Event, EventType
 from ._model import Ticket
-from ._priority import Priority
+from ._testing_support import Boom as _Boom
+from ._testing_support import draft
+from ._testing_support import run_threads as _run_threads
 from .storage import Store, Transaction
 
 __all__ = ["AutomationContract"]
@@ -30,27 +31,10 @@ _AT = datetime(2026, 3, 2, 9, 0, 0, 250000, tzinfo=UTC)
 _T = TypeVar("_T")
 
 
-class _Boom(Exception):
-    """Raised inside a transaction to make it fail."""
-
-
 def _draft(tenant: str = "default", **changes: Any) -> Ticket:
-    values: dict[str, Any] = {
-        "id": 0,
-        "key": "",
-        "title": "Scheduled",
-        "description": "",
-        "status": "new",
-        "priority": Priority.P3,
-        "reporter": "customer@example.com",
-        "queue": "default",
-        "created": _AT,
-        "updated": _AT,
-        "version": 1,
-        "tenant": tenant,
-    }
-    values.update(changes)
-    return Ticket(**values)
+    return draft(
+        title="Scheduled", tenant=tenant, reporter="customer@example.com", at=_AT, **changes
+    )
 
 
 def _tickets(store: Store, count: int, tenant: str = "default", **changes: Any) -> list[Ticket]:
@@ -105,28 +89,6 @@ def _add(store: Store, *items: OutboxItem) -> list[OutboxItem]:
 def _lease(store: Store, now: datetime, minutes: int = 5, limit: int = 100) -> list[OutboxItem]:
     with store.transaction() as tx:
         return tx.lease_outbox(now, now + timedelta(minutes=minutes), limit)
-
-
-def _in_threads(count: int, work: Callable[[int], None]) -> None:
-    """Run ``work(i)`` in ``count`` threads started together; re-raise the first failure."""
-    barrier = threading.Barrier(count)
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            work(i)
-        except BaseException as exc:  # handed to the test thread below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a worker thread did not finish"
-    if errors:
-        raise errors[0]
 
 
 class AutomationContract:
@@ -228,7 +190,7 @@ class AutomationContract:
                     return
                 claims[i].extend(got)
 
-        _in_threads(self.threads, work)
+        _run_threads(self.threads, work)
         every = [ticket_id for found in claims for ticket_id in found]
         assert sorted(every) == sorted(t.id for t in made)
 
@@ -278,7 +240,7 @@ class AutomationContract:
                 with store.transaction() as tx:
                     got[i].append(tx.next_counter("route:shared"))
 
-        _in_threads(self.threads, work)
+        _run_threads(self.threads, work)
         assert sorted(v for found in got for v in found) == list(range(self.threads * rounds))
 
     # -- outbox --------------------------------------------------------------------------
@@ -375,7 +337,7 @@ class AutomationContract:
                     return
                 got[i].extend(item.id for item in found)
 
-        _in_threads(self.threads, work)
+        _run_threads(self.threads, work)
         assert sorted(v for found in got for v in found) == [i.id for i in added]
 
     def test_outbox_filters_by_tenant_and_limit(self, store: Store) -> None:

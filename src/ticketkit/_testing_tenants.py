@@ -21,8 +21,9 @@ from ._clock import FrozenClock
 from ._errors import DuplicateReference, NotFound, ValidationError
 from ._events import Event, EventType
 from ._model import Attachment, Comment, Ticket
-from ._priority import Priority
 from ._query import Condition, Op, Query, check_query
+from ._testing_support import Boom as _Boom
+from ._testing_support import draft
 from ._tracker import Tracker
 from ._values import REDACTED
 from .storage import Store
@@ -33,27 +34,10 @@ _AT = datetime(2026, 1, 5, 9, 0, 0, 123456, tzinfo=UTC)
 _TENANTS = ("acme", "beta", "default")
 
 
-class _Boom(Exception):
-    """Raised inside a transaction to make it fail."""
-
-
 def _draft(title: str, tenant: str, **changes: Any) -> Ticket:
-    values: dict[str, Any] = {
-        "id": 0,
-        "key": "",
-        "title": title,
-        "description": "",
-        "status": "new",
-        "priority": Priority.P3,
-        "reporter": f"customer@{tenant}.example",
-        "queue": "default",
-        "created": _AT,
-        "updated": _AT,
-        "version": 1,
-        "tenant": tenant,
-    }
-    values.update(changes)
-    return Ticket(**values)
+    return draft(
+        title=title, tenant=tenant, reporter=f"customer@{tenant}.example", at=_AT, **changes
+    )
 
 
 class _World:

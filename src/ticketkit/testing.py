@@ -53,6 +53,8 @@ from ._priority import Impact, Priority, Urgency
 from ._query import Query
 from ._testing_automation import AutomationContract
 from ._testing_personal import PersonalDataContract
+from ._testing_support import Boom as _Boom
+from ._testing_support import run_threads as _run_threads
 from ._testing_tenants import TenantContract
 from ._tracker import Tracker
 from .storage import Store
@@ -79,10 +81,6 @@ CONTRACT_FIELDS = (
 
 #: Where the contract's clock starts; the microseconds catch stores that drop them.
 START = datetime(2026, 1, 5, 9, 0, 0, 123456, tzinfo=UTC)
-
-
-class _Boom(Exception):
-    """Raised inside a transaction to make it fail."""
 
 
 def _draft(now: datetime, title: str = "A ticket", **changes: Any) -> Ticket:
@@ -144,28 +142,6 @@ def _attachment(ticket: Ticket, filename: str, content: bytes) -> Attachment:
         uploaded_by="alice",
         created=START,
     )
-
-
-def _run_threads(count: int, work: Callable[[int], None]) -> None:
-    """Run ``work(i)`` in ``count`` threads started together; re-raise the first failure."""
-    barrier = threading.Barrier(count)
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            work(i)
-        except BaseException as exc:  # handed to the test thread below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(t.is_alive() for t in threads), "a worker thread did not finish"
-    if errors:
-        raise errors[0]
 
 
 # -- the query catalogue --------------------------------------------------------------
