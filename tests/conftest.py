@@ -12,6 +12,7 @@ pytest.register_assert_rewrite(
     "ticketkit._testing_tenants",
     "ticketkit._testing_personal",
     "ticketkit._testing_automation",
+    "ticketkit._testing_support",
 )
 
 # Timing is checked by benchmarks/, never by tests: a loaded CI machine must not

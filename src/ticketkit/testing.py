@@ -19,7 +19,8 @@ to control time. This module needs pytest (the ``test`` extra).
 pytest rewrites ``assert`` statements only in test modules; for its detailed
 failure messages in this suite too, call
 ``pytest.register_assert_rewrite("ticketkit.testing", "ticketkit._testing_tenants",
-"ticketkit._testing_personal", "ticketkit._testing_automation")`` in your ``conftest.py``
+"ticketkit._testing_personal", "ticketkit._testing_automation",
+"ticketkit._testing_support")`` in your ``conftest.py``
 before anything imports this module.
 """
 
