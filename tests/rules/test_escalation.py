@@ -246,7 +246,7 @@ class TestPolicyData:
     @pytest.mark.parametrize(
         ("data", "message"),
         [
-            ("tier2", "the escalation policy must be a mapping"),
+            ("tier2", "the escalation policy must be a table"),
             ({}, "needs the key 'levels'"),
             ({"levels": []}, "at least one level"),
             ({"levels": "tier2"}, "levels must be a list"),

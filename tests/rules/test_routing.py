@@ -517,13 +517,13 @@ class TestRouterData:
     @pytest.mark.parametrize(
         ("data", "message"),
         [
-            ([], "the router must be a mapping"),
+            ([], "the router must be a table"),
             ({}, "the router needs the key 'agents'"),
             ({"agents": [], "rutes": []}, "unknown key 'rutes'; use agents, category_field"),
             ({"agents": "alice"}, "agents must be a list"),
             ({"agents": [{"name": "a", "skils": []}]}, "agent 'a' has the unknown key 'skils'"),
             ({"agents": [{"queues": []}]}, "an agent needs the key 'name'"),
-            ({"agents": [{"name": "a", "queues": "x"}]}, "in agent 'a': queues must be a list"),
+            ({"agents": [{"name": "a", "queues": "x"}]}, "agent 'a': queues must be a list"),
             ({"agents": [{"name": "a", "max_open": 0}]}, "max_open must be a whole number"),
             ({"agents": [{"name": "a", "max_open": True}]}, "max_open must be a whole number"),
             ({"agents": [{"name": "a", "available": "no"}]}, "available must be true or false"),

@@ -159,7 +159,7 @@ class TestFromDataErrors:
             (with_changes(actions=[]), "^rule 'angry customer' has no actions"),
             (with_changes(actions={"note": "x"}), "actions must be a list"),
             (with_changes(priority=1), "rule 'angry customer' has the unknown key 'priority'"),
-            ({"name": "x", "actions": []}, "rule 'x' needs 'trigger'"),
+            ({"name": "x", "actions": []}, "rule 'x' needs the key 'trigger'"),
             ("rule", "must be a table"),
         ],
     )

@@ -86,7 +86,7 @@ class TestOnEvent:
         [
             (({"comented"},), "unknown event type 'comented'"),
             ((set(),), "at least one event type"),
-            ((42,), "takes a list of event types"),
+            ((42,), "event must be a list of event types"),
             (({"opened"}, "staff"), "use one of anyone, customer, agent"),
         ],
     )

@@ -16,9 +16,10 @@ from ._actions import (
     Transition,
     render_text,
 )
+from ._agents import Agent, Route, Strategy
 from ._conditions import All, Any, Condition, FieldIs, HasTag, Not, RuleContext, TextMatches
 from ._escalation import EscalationLevel, EscalationPolicy
-from ._routing import Agent, Route, Router, Strategy
+from ._routing import Router
 from ._rule import Rule, RuleSet
 from ._triggers import Anchor, Elapsed, OnEvent, Trigger, anchors
 

@@ -19,6 +19,7 @@ from ._actions import (
     SetPriority,
     Transition,
 )
+from ._data import check_table, in_context
 
 __all__ = ["action_from_data"]
 
@@ -87,11 +88,10 @@ def action_from_data(data: object, where: str = "action") -> RuleAction:
 
     Errors name ``where`` (such as ``"rule 'vip', actions[1]"``) and the problem.
     """
-    if not isinstance(data, Mapping):
-        raise ValidationError(f"{where} must be a table (mapping), got {data!r:.60}")
-    kinds = [k for k in _KINDS if k in data]
+    table = check_table(data, where)
+    kinds = [k for k in _KINDS if k in table]
     if len(kinds) != 1:
-        unknown = sorted((str(k) for k in data if k not in _KINDS), key=str)
+        unknown = sorted((str(k) for k in table if k not in _KINDS), key=str)
         what = f"the unknown action {unknown[0]!r}" if unknown and not kinds else "no action"
         if len(kinds) > 1:
             what = f"several actions ({', '.join(kinds)})"
@@ -99,14 +99,11 @@ def action_from_data(data: object, where: str = "action") -> RuleAction:
             f"{where} has {what}; give exactly one of {', '.join(_KINDS)}", field="actions"
         )
     kind = kinds[0]
-    extra = sorted(set(map(str, data)) - {kind} - _KINDS[kind])
+    extra = sorted(set(map(str, table)) - {kind} - _KINDS[kind])
     if extra:
         allowed = ", ".join(sorted(_KINDS[kind])) or "none"
         raise ValidationError(
             f"{where}: {kind} has the unknown key {extra[0]!r}; its other keys: {allowed}",
             field=kind,
         )
-    try:
-        return _build(kind, data)
-    except ValidationError as exc:
-        raise ValidationError(f"{where}: {exc}", field=exc.field) from None
+    return in_context(where, lambda: _build(kind, table))

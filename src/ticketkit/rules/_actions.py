@@ -20,7 +20,7 @@ action is built, and :func:`render_text` fills them in.
 from __future__ import annotations
 
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -33,6 +33,7 @@ from .._model import Ticket, check_tag
 from .._priority import Impact, Priority, Urgency
 from .._text import check_body, check_name, check_title
 from .._workflow import Workflow
+from ._data import check_bool, optional_name, read_list
 
 __all__ = [
     "PLACEHOLDERS",
@@ -193,13 +194,11 @@ class SetPriority:
 
 
 def _assignee(value: object) -> str | None:
-    return None if value is None else check_name(value, "assign")
+    return optional_name(value, "assign")
 
 
 def _route(value: object) -> bool:
-    if not isinstance(value, bool):
-        raise ValidationError(f"route must be true or false, got {value!r}", field="route")
-    return value
+    return check_bool(value, "route")
 
 
 @frozen
@@ -303,14 +302,9 @@ _ROLES = ("reporter", "assignee", "watchers")
 
 
 def _recipients(value: object) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = (value,)
-    if not isinstance(value, Iterable):
-        raise ValidationError(
-            f"notify 'to' must be a list of {', '.join(_ROLES)} or addresses, got {value!r:.60}",
-            field="to",
-        )
-    found = tuple(check_name(v, "to") for v in value)
+    roles = f"{', '.join(_ROLES)} or addresses"
+    values = read_list(value, "notify 'to'", of=roles, single=True, field="to")
+    found = tuple(check_name(v, "to") for v in values)
     if not found:
         raise ValidationError(
             f"notify needs at least one recipient: {', '.join(_ROLES)} or an address", field="to"
@@ -349,7 +343,7 @@ class Notify:
 
 
 def _level(value: object) -> str | None:
-    return None if value is None else check_name(value, "escalate")
+    return optional_name(value, "escalate")
 
 
 @frozen

@@ -21,6 +21,7 @@ from .._events import Event, JSONValue
 from .._fields import FieldDef
 from .._model import Comment, Ticket, check_tag
 from .._workflow import Workflow
+from ._data import check_bool, check_table, in_context, read_list, read_table
 from ._field_is import FieldIs
 
 __all__ = [
@@ -76,11 +77,7 @@ _PLACES = ("title", "description", "comment")
 
 
 def _places(value: object) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = (value,)
-    if not isinstance(value, Iterable):
-        raise ValidationError(f"where must be a list of {', '.join(_PLACES)}, got {value!r}")
-    found = tuple(value)
+    found = tuple(read_list(value, "where", of=", ".join(_PLACES), single=True))
     for place in found:
         if place not in _PLACES:
             raise ValidationError(
@@ -117,8 +114,7 @@ class TextMatches:
     _compiled: re.Pattern[str] | None = field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        if not isinstance(self.regex, bool):
-            raise ValidationError(f"regex must be true or false, got {self.regex!r}")
+        check_bool(self.regex, "regex")
         compiled = None
         if self.regex:
             try:
@@ -244,24 +240,9 @@ def check_condition(
 _KEYS = ("field", "has_tag", "text", "all", "any", "not")
 
 
-def _table(data: object, where: str) -> Mapping[str, typing.Any]:
-    if not isinstance(data, Mapping):
-        raise ValidationError(f"{where} must be a table (mapping), got {data!r:.60}")
-    return data
-
-
-def _only(data: Mapping[str, typing.Any], where: str, allowed: set[str]) -> None:
-    unknown = sorted(set(data) - allowed, key=str)
-    if unknown:
-        raise ValidationError(
-            f"{where} has the unknown key {unknown[0]!r}; its keys are {', '.join(sorted(allowed))}"
-        )
-
-
 def _parts(data: object, where: str) -> list[Condition]:
-    if not isinstance(data, list | tuple):
-        raise ValidationError(f"{where} must be a list of conditions, got {data!r:.60}")
-    return [condition_from_data(item, f"{where}[{i}]") for i, item in enumerate(data)]
+    items = read_list(data, where, of="conditions", field="when")
+    return [condition_from_data(item, f"{where}[{i}]") for i, item in enumerate(items)]
 
 
 def condition_from_data(data: object, where: str = "condition") -> Condition:
@@ -269,7 +250,7 @@ def condition_from_data(data: object, where: str = "condition") -> Condition:
 
     Errors name ``where`` (such as ``"rule 'vip', when.all[2]"``) and the problem.
     """
-    table = _table(data, where)
+    table = check_table(data, where)
     kinds = [k for k in _KEYS if k in table]
     if len(kinds) != 1:
         raise ValidationError(
@@ -277,24 +258,22 @@ def condition_from_data(data: object, where: str = "condition") -> Condition:
             f"got {sorted(map(str, table))!r}"
         )
     kind = kinds[0]
-    try:
-        if kind == "field":
-            _only(table, where, {"field", "op", "value"})
-            return FieldIs(table["field"], table.get("op", "eq"), table.get("value"))
-        if kind == "has_tag":
-            _only(table, where, {"has_tag"})
-            return HasTag(table["has_tag"])
-        if kind == "text":
-            _only(table, where, {"text", "where", "regex"})
-            return TextMatches(
-                table["text"], table.get("where", _PLACES), table.get("regex", False)
-            )
-        _only(table, where, {kind})
-        if kind == "not":
-            return Not(condition_from_data(table["not"], f"{where}.not"))
-        parts = _parts(table[kind], f"{where}.{kind}")
-        return All(*parts) if kind == "all" else Any(*parts)
-    except ValidationError as exc:
-        if str(exc).startswith(where):
-            raise
-        raise ValidationError(f"{where}: {exc}", field=exc.field) from None
+    values = read_table(table, where, {kind}, _OTHER_KEYS.get(kind, ()))
+    return in_context(where, lambda: _build(kind, values, where))
+
+
+#: The keys a condition's table may have besides its kind.
+_OTHER_KEYS = {"field": ("op", "value"), "text": ("where", "regex")}
+
+
+def _build(kind: str, table: Mapping[str, typing.Any], where: str) -> Condition:
+    if kind == "field":
+        return FieldIs(table["field"], table.get("op", "eq"), table.get("value"))
+    if kind == "has_tag":
+        return HasTag(table["has_tag"])
+    if kind == "text":
+        return TextMatches(table["text"], table.get("where", _PLACES), table.get("regex", False))
+    if kind == "not":
+        return Not(condition_from_data(table["not"], f"{where}.not"))
+    parts = _parts(table[kind], f"{where}.{kind}")
+    return All(*parts) if kind == "all" else Any(*parts)

@@ -22,14 +22,23 @@ from .._fields import FieldDef
 from .._model import Ticket, normalise_tags
 from .._priority import Priority
 from .._text import check_name, check_title
-from ._routing import in_context, optional_name, read_list, read_table
+from ._data import build_named, in_context, optional_name, read_list, read_table
 
-__all__ = ["ESCALATION_TRIGGERS", "SLA_TARGETS", "EscalationLevel", "EscalationPolicy"]
+__all__ = ["ESCALATION_TRIGGERS", "EscalationLevel", "EscalationPolicy", "sla_targets"]
 
-#: The SLA target kinds an escalation policy may name (the values of ``sla.TargetKind``).
-SLA_TARGETS = ("first_response", "next_response", "resolution")
 #: What can escalate a ticket: an SLA warning, an SLA breach.
 ESCALATION_TRIGGERS = ("warning", "breach")
+
+
+def sla_targets() -> tuple[str, ...]:
+    """The SLA target kinds an escalation policy may name: the values of ``sla.TargetKind``.
+
+    Imported when first needed: ``ticketkit.sla`` itself imports this package.
+    """
+    from ..sla._policy import TargetKind
+
+    return tuple(t.value for t in TargetKind)
+
 
 _EVENT_TRIGGERS = {
     EventType.SLA_WARNING.value: "warning",
@@ -98,15 +107,9 @@ class EscalationLevel:
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> EscalationLevel:
         """Read ``{"name": "tier2", "assign_to": "lead", "priority": "P2", "notify": [...]}``."""
-        named = isinstance(data, Mapping) and "name" in data
-        where = f"escalation level {data['name']!r}" if named else "an escalation level"
-        values = read_table(
-            data,
-            where,
-            {"name"},
-            {"assign_to", "queue", "priority", "notify", "add_tags"},
+        return build_named(
+            cls, data, "escalation level", {"assign_to", "queue", "priority", "notify", "add_tags"}
         )
-        return in_context(where, lambda: cls(**values))  # type: ignore[no-any-return]
 
 
 def _levels(values: Iterable[EscalationLevel]) -> tuple[EscalationLevel, ...]:
@@ -152,7 +155,7 @@ def _on(values: Iterable[str]) -> frozenset[str]:
 def _targets(values: Iterable[str] | None) -> frozenset[str] | None:
     if values is None:
         return None
-    return _choices(values, "targets", SLA_TARGETS)
+    return _choices(values, "targets", sla_targets())
 
 
 @frozen
@@ -192,9 +195,10 @@ class EscalationPolicy:
                 f"unknown escalation trigger {trigger!r}; use {' or '.join(ESCALATION_TRIGGERS)}",
                 field="trigger",
             )
-        if target not in SLA_TARGETS:
+        targets = sla_targets()
+        if target not in targets:
             raise ValidationError(
-                f"unknown SLA target {target!r}; use one of {', '.join(SLA_TARGETS)}",
+                f"unknown SLA target {target!r}; use one of {', '.join(targets)}",
                 field="target",
             )
         return trigger in self.on and (self.targets is None or target in self.targets)
@@ -287,6 +291,4 @@ class EscalationPolicy:
         values["levels"] = [
             EscalationLevel.from_data(lv) for lv in read_list(values["levels"], "levels")
         ]
-        return in_context(  # type: ignore[no-any-return]
-            "the escalation policy", lambda: cls(**values)
-        )
+        return in_context("the escalation policy", lambda: cls(**values))

@@ -26,7 +26,6 @@ nobody) and the ticket takes the next one. So:
 
 from __future__ import annotations
 
-import enum
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -36,83 +35,10 @@ from attrs import field, frozen
 from .._errors import ValidationError
 from .._fields import FieldDef, FieldType
 from .._model import Ticket
-from .._text import check_name, parse_choice
+from ._agents import Agent, Route, Strategy
+from ._data import in_context, optional_name, read_list, read_table
 
-__all__ = ["Agent", "Route", "Router", "Strategy"]
-
-
-# -- plain-data helpers (shared with _escalation) -----------------------------------------
-
-
-def read_table(
-    data: object, where: str, required: Iterable[str], optional: Iterable[str] = ()
-) -> dict[str, Any]:
-    """``data`` as a dict after checking it is a mapping with only the known keys."""
-    if not isinstance(data, Mapping):
-        raise ValidationError(f"{where} must be a mapping (table), got {data!r}")
-    needed = set(required)
-    known = needed | set(optional)
-    unknown = sorted((k for k in data if k not in known), key=str)
-    if unknown:
-        raise ValidationError(
-            f"{where} has the unknown key {unknown[0]!r}; use {', '.join(sorted(known))}"
-        )
-    missing = sorted(needed - set(data))
-    if missing:
-        raise ValidationError(f"{where} needs the key {missing[0]!r}", field=missing[0])
-    return dict(data)
-
-
-def read_list(value: object, what: str) -> list[Any]:
-    """``value`` as a list; a single string or a non-collection is refused."""
-    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
-        raise ValidationError(f"{what} must be a list, got {value!r}", field=what)
-    return list(value)
-
-
-def name_set(values: Iterable[str], what: str) -> frozenset[str]:
-    """Names (queues, agents) as a frozen set; each one checked with ``check_name``."""
-    return frozenset(check_name(v, what) for v in read_list(values, what))
-
-
-def optional_name(value: str | None, what: str) -> str | None:
-    return None if value is None else check_name(value, what)
-
-
-def check_bool(value: object, what: str) -> None:
-    if not isinstance(value, bool):
-        raise ValidationError(f"{what} must be true or false, got {value!r}", field=what)
-
-
-def in_context(where: str, build: Callable[[], Any]) -> Any:
-    """Call ``build``; a ``ValidationError`` it raises is repeated with ``where`` in front."""
-    try:
-        return build()
-    except ValidationError as exc:
-        raise ValidationError(f"in {where}: {exc}", field=exc.field) from None
-
-
-# -- agents and routes --------------------------------------------------------------------
-
-
-def _agent_name(value: str) -> str:
-    return check_name(value, "agent name")
-
-
-def _tenant(value: str) -> str:
-    return check_name(value, "tenant")
-
-
-def _route_name(value: str) -> str:
-    return check_name(value, "route name")
-
-
-def _queue(value: str | None) -> str | None:
-    return optional_name(value, "queue")
-
-
-def _category(value: str | None) -> str | None:
-    return optional_name(value, "category")
+__all__ = ["Router"]
 
 
 def _category_field(value: str | None) -> str | None:
@@ -121,152 +47,6 @@ def _category_field(value: str | None) -> str | None:
 
 def _skills_field(value: str | None) -> str | None:
     return optional_name(value, "skills_field")
-
-
-def _skills(values: Iterable[str]) -> frozenset[str]:
-    return frozenset(s.lower() for s in name_set(values, "skills"))
-
-
-def _queues(values: Iterable[str]) -> frozenset[str]:
-    return name_set(values, "queues")
-
-
-def _max_open(value: int | None) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValidationError(
-            f"max_open must be a whole number of tickets (1 or more) or None for no limit, "
-            f"got {value!r}; to stop routing to an agent set available to false",
-            field="max_open",
-        )
-    return value
-
-
-@frozen
-class Agent:
-    """Someone tickets can be routed to.
-
-    ``queues`` are the queues the agent serves (empty: every queue); ``skills`` are
-    compared case-insensitively with a ticket's required skills. ``available`` false
-    and ``max_open`` (at most that many open tickets) keep tickets away from the agent.
-    An agent gets tickets of its ``tenant`` only.
-    """
-
-    name: str = field(converter=_agent_name)
-    queues: frozenset[str] = field(default=frozenset(), converter=_queues)
-    skills: frozenset[str] = field(default=frozenset(), converter=_skills)
-    available: bool = True
-    max_open: int | None = field(default=None, converter=_max_open)
-    tenant: str = field(default="default", converter=_tenant)
-
-    def __attrs_post_init__(self) -> None:
-        check_bool(self.available, "available")
-
-    def serves(self, queue: str) -> bool:
-        """Does the agent take tickets of ``queue``?"""
-        return not self.queues or queue in self.queues
-
-    def to_data(self) -> dict[str, Any]:
-        """Plain data; keys at their default are left out."""
-        data: dict[str, Any] = {"name": self.name}
-        if self.queues:
-            data["queues"] = sorted(self.queues)
-        if self.skills:
-            data["skills"] = sorted(self.skills)
-        if not self.available:
-            data["available"] = False
-        if self.max_open is not None:
-            data["max_open"] = self.max_open
-        if self.tenant != "default":
-            data["tenant"] = self.tenant
-        return data
-
-    @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> Agent:
-        """Read ``{"name": "alice", "queues": [...], "skills": [...], "max_open": 10}``."""
-        named = isinstance(data, Mapping) and "name" in data
-        where = f"agent {data['name']!r}" if named else "an agent"
-        values = read_table(
-            data, where, {"name"}, {"queues", "skills", "available", "max_open", "tenant"}
-        )
-        return in_context(where, lambda: cls(**values))  # type: ignore[no-any-return]
-
-
-class Strategy(enum.StrEnum):
-    """How a route chooses among its candidates (see the module for round robin)."""
-
-    #: Take turns through the route's pool of agents, skipping those away or full.
-    ROUND_ROBIN = "round_robin"
-    #: The candidate with the fewest open tickets; ties go to the first by name.
-    FEWEST_OPEN = "fewest_open"
-
-    @classmethod
-    def parse(cls, value: object) -> Strategy:
-        """Accept a member or its value; refuse anything else."""
-        return parse_choice(cls, value, "routing strategy", field="strategy")
-
-
-def _strategy(value: Strategy | str) -> Strategy:
-    return Strategy.parse(value)
-
-
-def _agent_names(values: Iterable[str]) -> tuple[str, ...]:
-    names = tuple(check_name(v, "agents") for v in read_list(values, "agents"))
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise ValidationError(f"the agent {twice[0]!r} is listed twice", field="agents")
-    return tuple(sorted(names))
-
-
-@frozen
-class Route:
-    """Where tickets of a queue and/or category go.
-
-    ``queue`` and ``category`` (the value of the router's ``category_field``) are
-    ``None`` to match any. ``agents`` limits the route to those agents (empty: every
-    agent serving the queue). With ``skills`` only agents whose skills cover the
-    ticket's required skills are candidates.
-    """
-
-    name: str = field(converter=_route_name)
-    queue: str | None = field(default=None, converter=_queue)
-    category: str | None = field(default=None, converter=_category)
-    agents: tuple[str, ...] = field(default=(), converter=_agent_names)
-    strategy: Strategy = field(default=Strategy.ROUND_ROBIN, converter=_strategy)
-    skills: bool = False
-
-    def __attrs_post_init__(self) -> None:
-        check_bool(self.skills, "skills")
-
-    def covers(self, other: Route) -> bool:
-        """Does every ticket ``other`` matches also match this route?"""
-        return self.queue in (None, other.queue) and self.category in (None, other.category)
-
-    def to_data(self) -> dict[str, Any]:
-        """Plain data; keys at their default are left out."""
-        data: dict[str, Any] = {"name": self.name}
-        if self.queue is not None:
-            data["queue"] = self.queue
-        if self.category is not None:
-            data["category"] = self.category
-        if self.agents:
-            data["agents"] = list(self.agents)
-        if self.strategy is not Strategy.ROUND_ROBIN:
-            data["strategy"] = self.strategy.value
-        if self.skills:
-            data["skills"] = True
-        return data
-
-    @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> Route:
-        """Read ``{"name": "vip", "category": "vip", "strategy": "fewest_open"}``."""
-        named = isinstance(data, Mapping) and "name" in data
-        where = f"route {data['name']!r}" if named else "a route"
-        values = read_table(
-            data, where, {"name"}, {"queue", "category", "agents", "strategy", "skills"}
-        )
-        return in_context(where, lambda: cls(**values))  # type: ignore[no-any-return]
 
 
 def _agents(values: Iterable[Agent]) -> tuple[Agent, ...]:
@@ -520,7 +300,7 @@ class Router:
         values["agents"] = [Agent.from_data(a) for a in read_list(values["agents"], "agents")]
         if "routes" in values:
             values["routes"] = [Route.from_data(r) for r in read_list(values["routes"], "routes")]
-        return in_context("the router", lambda: cls(**values))  # type: ignore[no-any-return]
+        return in_context("the router", lambda: cls(**values))
 
 
 def _ready(

@@ -10,7 +10,8 @@ depth to which rules may set each other off.
 from __future__ import annotations
 
 import types
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from attrs import field, frozen
@@ -23,6 +24,7 @@ from .._workflow import Workflow
 from ._action_data import action_from_data
 from ._actions import ACTION_TYPES, RuleAction, SetField, Transition
 from ._conditions import CONDITION_TYPES, All, Condition, check_condition, condition_from_data
+from ._data import check_bool, in_context, named, read_list, read_table
 from ._triggers import Elapsed, OnEvent, Trigger, trigger_from_data
 
 __all__ = ["DEFAULT_MAX_DEPTH", "Rule", "RuleSet"]
@@ -47,9 +49,7 @@ def _trigger(value: object) -> Trigger:
 def _actions(value: object) -> tuple[RuleAction, ...]:
     if isinstance(value, ACTION_TYPES):
         value = (value,)
-    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
-        raise ValidationError(f"a rule's actions must be a list, got {value!r:.60}")
-    found = tuple(value)
+    found = tuple(read_list(value, "actions", of="rule actions"))
     for action in found:
         if not isinstance(action, ACTION_TYPES):
             raise ValidationError(
@@ -61,9 +61,7 @@ def _actions(value: object) -> tuple[RuleAction, ...]:
 
 
 def _enabled(value: object) -> bool:
-    if not isinstance(value, bool):
-        raise ValidationError(f"enabled must be true or false, got {value!r}", field="enabled")
-    return value
+    return check_bool(value, "enabled")
 
 
 @frozen
@@ -96,21 +94,15 @@ class Rule:
 
         The :class:`~ticketkit.ValidationError` names the rule and the item.
         """
-        try:
-            check_condition(self.when, fields, workflow)
-        except ValidationError as exc:
-            raise ValidationError(f"rule {self.name!r}, when: {exc}", field=exc.field) from None
+        in_context(
+            f"rule {self.name!r}, when", partial(check_condition, self.when, fields, workflow)
+        )
         for i, action in enumerate(self.actions):
-            try:
-                if isinstance(action, SetField):
-                    action.check(fields)
-                elif isinstance(action, Transition):
-                    action.check(workflow)
-            except ValidationError as exc:
-                raise ValidationError(
-                    f"rule {self.name!r}, actions[{i}] ({next(iter(action.to_data()))}): {exc}",
-                    field=exc.field,
-                ) from None
+            where = f"rule {self.name!r}, actions[{i}] ({next(iter(action.to_data()))})"
+            if isinstance(action, SetField):
+                in_context(where, partial(action.check, fields))
+            elif isinstance(action, Transition):
+                in_context(where, partial(action.check, workflow))
 
     def to_data(self) -> dict[str, Any]:
         """Plain data (JSON- and TOML-ready); :meth:`from_data` reads it back."""
@@ -129,42 +121,23 @@ class Rule:
         ``{"name": ..., "trigger": {...}, "when": {...}, "actions": [...], "enabled": ...}``;
         errors name the rule and the item at fault.
         """
-        if not isinstance(data, Mapping):
-            raise ValidationError(f"a rule must be a table (mapping), got {data!r:.60}")
-        name = data.get("name")
+        table = read_table(
+            data, named(data, "rule"), {"name", "trigger", "actions"}, {"when", "enabled"}
+        )
+        name = _name(table["name"])
         where = f"rule {name!r}"
-        known = {"name", "trigger", "when", "actions", "enabled"}
-        unknown = sorted(set(map(str, data)) - known)
-        if unknown:
-            raise ValidationError(
-                f"{where} has the unknown key {unknown[0]!r}; its keys are "
-                f"{', '.join(sorted(known))}"
-            )
-        for required in ("name", "trigger", "actions"):
-            if required not in data:
-                raise ValidationError(f"{where} needs {required!r}", field=required)
-        name = _name(name)
-        where = f"rule {name!r}"
-        trigger = trigger_from_data(data["trigger"], f"{where}, trigger")
-        when = condition_from_data(data["when"], f"{where}, when") if "when" in data else All()
-        raw = data["actions"]
-        if not isinstance(raw, list | tuple):
-            raise ValidationError(f"{where}: actions must be a list, got {raw!r:.60}")
+        trigger = trigger_from_data(table["trigger"], f"{where}, trigger")
+        when = condition_from_data(table["when"], f"{where}, when") if "when" in table else All()
+        raw = in_context(where, lambda: read_list(table["actions"], "actions"))
         actions = [action_from_data(a, f"{where}, actions[{i}]") for i, a in enumerate(raw)]
-        try:
-            return cls(name, trigger, actions, when, data.get("enabled", True))
-        except ValidationError as exc:
-            if name in str(exc):
-                raise
-            raise ValidationError(f"{where}: {exc}", field=exc.field) from None
+        enabled = table.get("enabled", True)
+        return in_context(where, lambda: cls(name, trigger, actions, when, enabled))
 
 
 def _rules(value: object) -> tuple[Rule, ...]:
     if isinstance(value, Rule):
         value = (value,)
-    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
-        raise ValidationError(f"rules must be a list of Rule, got {value!r:.60}", field="rules")
-    found = tuple(value)
+    found = tuple(read_list(value, "rules", of="Rule"))
     names: set[str] = set()
     for rule in found:
         if not isinstance(rule, Rule):
@@ -249,16 +222,10 @@ class RuleSet:
     def from_data(cls, data: object) -> RuleSet:
         """Read a list of rules, or ``{"max_depth": n, "rules": [...]}``."""
         if isinstance(data, Mapping):
-            unknown = sorted(set(map(str, data)) - {"max_depth", "rules"})
-            if unknown:
-                raise ValidationError(
-                    f"a rule set has the unknown key {unknown[0]!r}; its keys are max_depth "
-                    "and rules"
-                )
-            depth = data.get("max_depth", DEFAULT_MAX_DEPTH)
-            items = data.get("rules", [])
+            table = read_table(data, "a rule set", (), {"max_depth", "rules"})
+            depth = table.get("max_depth", DEFAULT_MAX_DEPTH)
+            items = table.get("rules", [])
         else:
             depth, items = DEFAULT_MAX_DEPTH, data
-        if not isinstance(items, list | tuple):
-            raise ValidationError(f"rules must be a list of rules, got {items!r:.60}")
-        return cls(tuple(Rule.from_data(item) for item in items), depth)
+        rules = read_list(items, "rules", of="rules")
+        return cls(tuple(Rule.from_data(item) for item in rules), depth)

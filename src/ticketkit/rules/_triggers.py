@@ -9,9 +9,9 @@ falls due a length of time after an :class:`Anchor`, an instant that
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from attrs import field, frozen
 
@@ -20,6 +20,7 @@ from .._errors import ValidationError
 from .._events import NOTICE_TYPES, Event, EventType, JSONValue
 from .._model import Ticket
 from .._text import parse_choice
+from ._data import check_bool, check_table, in_context, read_list, read_table
 from ._duration import format_duration, parse_duration
 
 __all__ = [
@@ -36,13 +37,8 @@ _BY = ("anyone", "customer", "agent")
 
 
 def _event_types(value: object) -> frozenset[EventType]:
-    if isinstance(value, str):
-        value = (value,)
-    if not isinstance(value, Iterable):
-        raise ValidationError(
-            f"an event trigger takes a list of event types, got {value!r:.60}", field="event"
-        )
-    found = frozenset(parse_choice(EventType, v, "event type", field="event") for v in value)
+    values = read_list(value, "event", of="event types", single=True)
+    found = frozenset(parse_choice(EventType, v, "event type", field="event") for v in values)
     if not found:
         raise ValidationError("an event trigger needs at least one event type", field="event")
     return found
@@ -117,9 +113,7 @@ def _anchor(value: object) -> Anchor:
 
 
 def _business(value: object) -> bool:
-    if not isinstance(value, bool):
-        raise ValidationError(f"business must be true or false, got {value!r}", field="business")
-    return value
+    return check_bool(value, "business")
 
 
 @frozen
@@ -201,32 +195,23 @@ def anchors(
 
 def trigger_from_data(data: object, where: str = "trigger") -> Trigger:
     """The trigger ``data`` describes: ``{"event": [...], "by": ...}`` or ``{"elapsed": ...}``."""
-    if not isinstance(data, Mapping):
-        raise ValidationError(f"{where} must be a table (mapping), got {data!r:.60}")
-    table: Mapping[str, Any] = data
-    try:
-        if "event" in table and "elapsed" not in table:
-            _only(table, where, {"event", "by"})
-            return OnEvent(table["event"], table.get("by", "anyone"))
-        if "elapsed" in table and "event" not in table:
-            _only(table, where, {"elapsed", "since", "business"})
-            if "since" not in table:
-                raise ValidationError(
-                    f"say what the time counts from with 'since': one of "
-                    f"{', '.join(a.value for a in Anchor)}"
-                )
-            return Elapsed(table["since"], table["elapsed"], table.get("business", True))
-    except ValidationError as exc:
-        raise ValidationError(f"{where}: {exc}", field=exc.field) from None
+    table = check_table(data, where)
+    if "event" in table and "elapsed" not in table:
+        on = read_table(table, where, {"event"}, {"by"})
+        return in_context(where, lambda: OnEvent(on["event"], on.get("by", "anyone")))
+    if "elapsed" in table and "event" not in table:
+        after = read_table(table, where, {"elapsed"}, {"since", "business"})
+        if "since" not in after:
+            raise ValidationError(
+                f"{where}: say what the time counts from with 'since': one of "
+                f"{', '.join(a.value for a in Anchor)}",
+                field="since",
+            )
+        return in_context(
+            where,
+            lambda: Elapsed(after["since"], after["elapsed"], after.get("business", True)),
+        )
     raise ValidationError(
         f"{where} must have either 'event' (a list of event types) or 'elapsed' (a length "
         f"of time such as '8h'); got the keys {sorted(map(str, table))!r}"
     )
-
-
-def _only(table: Mapping[str, Any], where: str, allowed: set[str]) -> None:
-    unknown = sorted(set(table) - allowed, key=str)
-    if unknown:
-        raise ValidationError(
-            f"unknown key {unknown[0]!r}; the keys are {', '.join(sorted(allowed))}"
-        )
