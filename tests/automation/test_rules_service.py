@@ -178,3 +178,38 @@ class TestBadRules:
         )
         with pytest.raises(ValidationError, match="teleport"):
             Tracker.in_memory(automation=Automation(rules=[rule]))
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+class TestRulesOnScheduledEvents:
+    def test_a_warning_escalates_through_a_rule(self, backend: str, tmp_path: Path) -> None:
+        """A rule on sla_warning escalates: the scheduler's events trigger rules too."""
+        from ticketkit.rules import Escalate, EscalationLevel, EscalationPolicy
+        from ticketkit.sla import SLAPolicy, Target, TargetKind
+
+        sla = SLAPolicy(targets=(Target(TargetKind.RESOLUTION, timedelta(hours=4)),))
+        escalation = EscalationPolicy(
+            levels=(EscalationLevel("lead", assign_to="lead"), EscalationLevel("boss")),
+            on=frozenset(),  # only rules escalate
+        )
+        rule = Rule(
+            name="warn-up",
+            trigger=OnEvent(frozenset({EventType.SLA_WARNING})),
+            when=FieldIs("priority", "le", "P3"),
+            actions=(Escalate(), AddTag("escalated")),
+        )
+        automation = Automation(sla=sla, rules=[rule], escalation=escalation)
+        with tracker_on(backend, tmp_path, automation=automation) as (tracker, clock, _):
+            ticket = tracker.open("Server room hot", actor=CUSTOMER, assignee=AGENT)
+            clock.advance(hours=3)
+            report = tracker.run_due()
+            assert (report.sla_warnings, report.escalations) == (1, 0)
+            after = tracker.get(ticket.key)
+            assert after.assignee == "lead"
+            assert "escalated" in after.tags
+            kinds = [e.type for e in tracker.history(ticket.key)]
+            assert kinds.index(EventType.SLA_WARNING) < kinds.index(EventType.ESCALATED)
+            assert applied(tracker, ticket.key) == ["warn-up"]
+            clock.advance(hours=2)
+            assert tracker.run_due().sla_breaches == 1
+            assert tracker.get(ticket.key).assignee == "lead"  # a breach escalates no further

@@ -126,6 +126,16 @@ class TestAppliesTo:
         assert not policy.applies_to("breach", "first_response")
         assert not policy.applies_to("warning", "resolution")
 
+    def test_with_on_empty_only_rules_escalate(self) -> None:
+        """on=[]: no SLA notice escalates; the policy is there for rules' escalate actions."""
+        rules_only = EscalationPolicy(levels=(EscalationLevel("lead"),), on=frozenset())
+        assert not any(
+            rules_only.applies_to(trigger, target)
+            for trigger in ("warning", "breach")
+            for target in ("first_response", "next_response", "resolution")
+        )
+        assert EscalationPolicy.from_data(rules_only.to_data()) == rules_only
+
     @pytest.mark.parametrize(
         ("trigger", "target", "message"),
         [("late", "resolution", "trigger 'late'"), ("breach", "response", "target 'response'")],
@@ -259,9 +269,8 @@ class TestPolicyData:
             ({"levels": [{"name": "a", "notify": "x@y.z"}]}, "notify must be a list"),
             ({"levels": [{"name": "a", "notify": ["x", "x"]}]}, "'x' is notified twice"),
             ({"levels": [{"name": "a"}], "on": ["late"]}, "on holds 'late'; use one or more"),
-            ({"levels": [{"name": "a"}], "on": []}, "on is empty, so nothing would escalate"),
             ({"levels": [{"name": "a"}], "targets": ["response"]}, "targets holds 'response'"),
-            ({"levels": [{"name": "a"}], "targets": []}, "targets is empty"),
+            ({"levels": [{"name": "a"}], "targets": []}, "targets is empty, so no SLA notice"),
         ],
     )
     def test_bad_data_is_refused_with_a_message_naming_it(self, data: Any, message: str) -> None:

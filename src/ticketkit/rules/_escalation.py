@@ -140,31 +140,36 @@ def _choices(values: Iterable[str], what: str, allowed: tuple[str, ...]) -> froz
             raise ValidationError(
                 f"{what} holds {value!r}; use one or more of {', '.join(allowed)}", field=what
             )
-    if not found:
-        raise ValidationError(
-            f"{what} is empty, so nothing would escalate; use one or more of {', '.join(allowed)}",
-            field=what,
-        )
     return found
 
 
 def _on(values: Iterable[str]) -> frozenset[str]:
+    # Empty: SLA notices escalate nothing, and only rules' escalate actions climb.
     return _choices(values, "on", ESCALATION_TRIGGERS)
 
 
 def _targets(values: Iterable[str] | None) -> frozenset[str] | None:
     if values is None:
         return None
-    return _choices(values, "targets", sla_targets())
+    found = _choices(values, "targets", sla_targets())
+    if not found:
+        raise ValidationError(
+            "targets is empty, so no SLA notice would escalate; list some of "
+            f"{', '.join(sla_targets())}, or leave targets out for all of them "
+            "(on=[] turns escalation by SLA notices off)",
+            field="targets",
+        )
+    return found
 
 
 @frozen
 class EscalationPolicy:
     """Ordered escalation levels and what climbs them.
 
-    ``on`` says which SLA notices escalate a ticket (``"warning"``, ``"breach"``) and
-    ``targets`` for which SLA targets (``None``: all). Each such notice, and each
-    rule's escalate action without a level, moves the ticket one level up.
+    ``on`` says which SLA notices escalate a ticket (``"warning"``, ``"breach"``;
+    empty: none, so only rules escalate) and ``targets`` for which SLA targets
+    (``None``: all). Each such notice, and each rule's escalate action without a
+    level, moves the ticket one level up.
     """
 
     levels: tuple[EscalationLevel, ...] = field(converter=_levels)
