@@ -302,11 +302,12 @@ class Automator:
                 try:
                     do_due_work(self, tx, work, now)
                 except (ValidationError, TransitionNotAllowed) as exc:
-                    # Refused by the workflow or by bad data: the ticket keeps its
-                    # state, and the work is looked at again after its next change.
+                    # Refused by the workflow or by bad data: what was done before the
+                    # refusal is kept (each change to work is whole: a rule's reply is
+                    # stored with its event), the refused step is looked at again after
+                    # the ticket's next change.
                     logger.warning("scheduled work on %s failed: %s", ticket.key, exc)
                     totals["errors"] = totals.get("errors", 0) + 1
-                    work = Work(ticket, tx.events(ticket.id))
                 new, events = flatten(ticket, work.ticket, work.events)
                 if new.version != ticket.version:
                     tx.update_ticket(new, ticket.version)

@@ -113,3 +113,31 @@ class TestSettings:
 
         with pytest.raises(ValidationError, match="vanish"):
             Tracker.in_memory(automation=Automation(auto_close=AutoClose(close_action="vanish")))
+
+
+def test_a_refused_close_keeps_the_work_done_before_it(tmp_path: Path) -> None:
+    """When the workflow refuses the auto-close, a timed rule's reply of the same run stays,
+    with its event; the refusal is counted and not retried until the ticket changes."""
+    from ticketkit.rules import Anchor, Elapsed, Reply, Rule
+
+    nudge = Rule(
+        name="nudge",
+        trigger=Elapsed(Anchor.STATUS_CHANGE, timedelta(days=1), business=False),
+        actions=(Reply("Still waiting for you on $key"),),
+    )
+    refused = AutoClose(remind_after=None, close_pending_after=timedelta(days=1),
+                        pending_action="start")  # fmt: skip
+    automation = Automation(auto_close=refused, rules=[nudge])
+    with tracker_on("sqlite", tmp_path, automation=automation) as (tracker, clock, _):
+        ticket = tracker.open("VPN", actor=CUSTOMER)
+        tracker.transition(ticket.key, "start", actor=AGENT)
+        tracker.transition(ticket.key, "wait_for_customer", actor=AGENT)
+        clock.advance(days=1)
+        report = tracker.run_due()
+        assert (report.rules, report.closed, report.errors) == (1, 0, 1)
+        replies = [c for c in tracker.comments(ticket.key) if c.author == "rule:nudge"]
+        assert len(replies) == 1
+        commented = [e for e in tracker.history(ticket.key) if e.type is EventType.COMMENTED]
+        assert replies[0].id in {e.data["comment_id"] for e in commented}
+        assert tracker.get(ticket.key).status == "pending_customer"
+        assert tracker.store.next_due() is None
