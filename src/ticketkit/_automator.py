@@ -290,6 +290,8 @@ class Automator:
         """Claim up to a batch of due tickets and do their work, in one transaction."""
         from ._due import do_due_work
 
+        adding: list[Event] = []
+        done: list[tuple[Ticket, Work]] = []
         published: list[Event] = []
         with self.tracker.store.transaction() as tx:
             claimed = tx.claim_due(now, _BATCH)
@@ -311,16 +313,25 @@ class Automator:
                 new, events = flatten(ticket, work.ticket, work.events)
                 if new.version != ticket.version:
                     tx.update_ticket(new, ticket.version)
-                stored = tx.add_events(events) if events else []
-                published.extend(stored)
                 # work.history holds the new events too (without their ids).
                 due = self.next_due(new, work.history, now, after_now=True, sla=work.sla_for(new))
                 tx.set_due(ticket.id, due)
-                outbox = work.outbox + notifications(self, new, stored, now)
-                if outbox:
-                    tx.add_outbox(outbox)
+                done.append((new, work))
                 for name, count in work.counts.items():
                     totals[name] = totals.get(name, 0) + count
+                adding.extend(events)
+            # The batch's events in one statement, then the notifications they send.
+            published = tx.add_events(adding) if adding else []
+            stored: dict[int, list[Event]] = {}
+            for event in published:
+                stored.setdefault(event.ticket_id, []).append(event)
+            outbox = [
+                item
+                for new, work in done
+                for item in work.outbox + notifications(self, new, stored.get(new.id, []), now)
+            ]
+            if outbox:
+                tx.add_outbox(outbox)
         return len(claimed), published
 
     def run_due(self, now: datetime, *, deliver: bool = True) -> RunReport:
