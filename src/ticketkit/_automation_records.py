@@ -78,23 +78,35 @@ def _check_channel(instance: Any, attribute: Any, value: Any) -> None:
         )
 
 
-def _payload(value: object) -> Mapping[str, JSONValue]:
+def json_object(value: object, what: str, *, field: str, hint: str = "") -> dict[str, JSONValue]:
+    """A copy of ``value``, a mapping of plain JSON data; ``ValidationError`` otherwise.
+
+    What is kept as JSON text is refused now if the store could not keep it or
+    give it back alike. ``what`` names the value in the message (``"an outbox
+    item's payload"``); ``hint`` says what to pass instead.
+    """
     if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
         raise ValidationError(
-            f"an outbox item's payload must be a mapping with string keys, got {value!r:.60}; "
-            "pass the notification's to_data()",
-            field="payload",
+            f"{what} must be a mapping with string keys, got {value!r:.60}{hint}", field=field
         )
     try:
-        # Stored as JSON text: refuse now what the store could not keep or give back alike.
         copy: dict[str, JSONValue] = json.loads(json.dumps(dict(value), allow_nan=False))
     except (TypeError, ValueError) as exc:
         raise ValidationError(
-            f"an outbox item's payload must be plain JSON data (str, int, float, bool, None, "
+            f"{what} must be plain JSON data (str, int, float, bool, None, "
             f"lists and string-keyed dicts): {exc}",
-            field="payload",
+            field=field,
         ) from exc
     return copy
+
+
+def _payload(value: object) -> Mapping[str, JSONValue]:
+    return json_object(
+        value,
+        "an outbox item's payload",
+        field="payload",
+        hint="; pass the notification's to_data()",
+    )
 
 
 def _check_attempts(instance: Any, attribute: Any, value: Any) -> None:

@@ -55,6 +55,7 @@ from ._query import Query
 from ._testing_automation import AutomationContract
 from ._testing_personal import PersonalDataContract
 from ._testing_support import Boom as _Boom
+from ._testing_support import draft
 from ._testing_support import run_threads as _run_threads
 from ._testing_tenants import TenantContract
 from ._tracker import Tracker
@@ -85,21 +86,7 @@ START = datetime(2026, 1, 5, 9, 0, 0, 123456, tzinfo=UTC)
 
 
 def _draft(now: datetime, title: str = "A ticket", **changes: Any) -> Ticket:
-    values: dict[str, Any] = {
-        "id": 0,
-        "key": "",
-        "title": title,
-        "description": "",
-        "status": "new",
-        "priority": Priority.P3,
-        "reporter": "reporter@example.com",
-        "queue": "default",
-        "created": now,
-        "updated": now,
-        "version": 1,
-    }
-    values.update(changes)
-    return Ticket(**values)
+    return draft(title=title, tenant="default", reporter="reporter@example.com", at=now, **changes)
 
 
 def _create(store: Store, prefix: str = "TK", **changes: Any) -> Ticket:

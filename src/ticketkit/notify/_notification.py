@@ -14,7 +14,6 @@ it holds a line break or another control character.
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections.abc import Mapping
@@ -23,7 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from attrs import field, frozen
 
-from .._automation_records import OutboxItem
+from .._automation_records import OutboxItem, json_object
 from .._clock import ensure_utc
 from .._errors import TicketkitError, ValidationError
 from .._events import JSONValue
@@ -208,20 +207,7 @@ def _headers(value: object) -> Mapping[str, str]:
 
 
 def _data(value: object) -> Mapping[str, JSONValue]:
-    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
-        raise ValidationError(
-            f"a notification's data must be a mapping with string keys, got {value!r:.60}",
-            field="data",
-        )
-    try:
-        copy: dict[str, JSONValue] = json.loads(json.dumps(dict(value), allow_nan=False))
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(
-            f"a notification's data must be plain JSON data (str, int, float, bool, None, "
-            f"lists and string-keyed dicts): {exc}",
-            field="data",
-        ) from exc
-    return copy
+    return json_object(value, "a notification's data", field="data")
 
 
 def _new_id() -> str:
