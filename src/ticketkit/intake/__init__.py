@@ -4,19 +4,31 @@
 safely: limits are checked first, auto-replies and bounces are recognised,
 HTML is converted to text, quoted text is trimmed from replies and attachment
 file names are sanitised. Only :class:`IntakeError` ever escapes it.
+:func:`outgoing_headers` and :func:`thread_subject` give the mail ticketkit
+sends the threading headers that lead a customer's reply back to its ticket.
 """
 
 from __future__ import annotations
 
+from ._attachments import IncomingAttachment, sanitize_filename
 from ._errors import IntakeError, MailRefused
 from ._html import html_to_text
 from ._limits import MailLimits
+from ._message import IncomingMessage, Sender, parse_message
 from ._quotes import trim_reply
+from ._threading import outgoing_headers, thread_subject
 
 __all__ = [
+    "IncomingAttachment",
+    "IncomingMessage",
     "IntakeError",
     "MailLimits",
     "MailRefused",
+    "Sender",
     "html_to_text",
+    "outgoing_headers",
+    "parse_message",
+    "sanitize_filename",
+    "thread_subject",
     "trim_reply",
 ]

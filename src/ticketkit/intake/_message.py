@@ -1,0 +1,500 @@
+"""Parsing one incoming mail message safely into an :class:`IncomingMessage`."""
+
+from __future__ import annotations
+
+import codecs
+import email
+import re
+from datetime import UTC, datetime
+from email import policy
+from email.headerregistry import AddressHeader
+from email.message import EmailMessage, Message
+from email.utils import getaddresses, parsedate_to_datetime
+
+import attrs
+
+from ._attachments import IncomingAttachment, is_unsafe_inline, sanitize_filename
+from ._errors import IntakeError, MailRefused
+from ._html import html_to_text
+from ._limits import MailLimits
+from ._quotes import trim_reply
+from ._threading import message_id_key
+
+__all__ = ["IncomingMessage", "Sender", "parse_message"]
+
+_DEFAULT_LIMITS = MailLimits()
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
+_BODY_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+_MSG_IDS = re.compile(r"<([^<>\s]{1,250})>")
+_SUBJECT_KEY = re.compile(r"\[([A-Z][A-Z0-9]{0,9}-[1-9][0-9]{0,17})\]")
+_ADDRESS = re.compile(
+    r"^[^\s@<>()\[\],;:\"\\\x00-\x1f\x7f]{1,64}"
+    r"@(?=.{1,253}$)[^\s@<>()\[\],;:\"\\\x00-\x1f\x7f.]+(\.[^\s@<>()\[\],;:\"\\\x00-\x1f\x7f.]+)*$"
+)
+_DOMAIN = re.compile(r"^[A-Za-z0-9.-]{1,253}$")
+_AUTO_SENDERS = frozenset({"mailer-daemon", "postmaster"})
+_MAX_REFERENCES = 50
+_MAX_DEFECTS = 50
+_TEXT_TYPES = frozenset({"text/plain", "text/html"})
+
+
+@attrs.frozen
+class Sender:
+    """Who sent a message: the address (domain lower-cased) and display name."""
+
+    address: str
+    name: str = ""
+
+
+@attrs.frozen
+class IncomingMessage:
+    """An incoming mail, parsed and made safe to use.
+
+    Every header-derived string is one line (no CR, LF or other control
+    characters); ``text`` and ``reply_text`` use ``\\n`` line breaks only.
+    ``message_id``, ``in_reply_to`` and ``references`` keep their angle
+    brackets (``"<abc@example.com>"``). ``ticket_key`` comes from a
+    Message-ID of ours named in ``In-Reply-To``/``References`` when
+    ``our_domain`` was given, else from a ``[HD-12]`` tag in the subject;
+    ``ticket_key_source`` says which (``"in_reply_to"``, ``"references"``,
+    ``"subject"``). ``is_auto`` marks auto-replies, bounces and bulk mail,
+    which must never be answered automatically; ``auto_reason`` says why.
+    ``defects`` lists what was wrong with the message but could be repaired.
+    """
+
+    message_id: str | None
+    sender: Sender
+    subject: str
+    date: datetime | None
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    ticket_key: str | None
+    ticket_key_source: str | None
+    recipients: tuple[str, ...]
+    text: str
+    reply_text: str
+    attachments: tuple[IncomingAttachment, ...]
+    is_auto: bool
+    auto_reason: str | None
+    defects: tuple[str, ...]
+
+
+def _no_surrogates(text: str) -> str:
+    """Undo surrogateescape (raw 8-bit bytes in headers) as UTF-8 with replacement."""
+    if not _SURROGATES.search(text):
+        return text
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeError:
+        return _SURROGATES.sub("\ufffd", text)
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: control characters become spaces, runs of space one."""
+    return " ".join(_LINE_BREAKS.sub(" ", _no_surrogates(text)).split())
+
+
+def _body_text(text: str) -> str:
+    text = _no_surrogates(text).replace("\r\n", "\n").replace("\r", "\n")
+    return _BODY_CONTROLS.sub("", text)
+
+
+def _refuse(message: str, reason: str) -> MailRefused:
+    return MailRefused(message, reason=reason)
+
+
+def _check_raw(raw: bytes, limits: MailLimits) -> None:
+    if len(raw) > limits.max_message_bytes:
+        raise _refuse(
+            f"the message is {len(raw)} bytes, over max_message_bytes={limits.max_message_bytes};"
+            " ask the sender to send a smaller message or raise MailLimits.max_message_bytes",
+            "max_message_bytes",
+        )
+    end = _HEADER_END.search(raw, 0, limits.max_header_bytes + 4)
+    header_bytes = end.start() if end is not None else len(raw)
+    if header_bytes > limits.max_header_bytes:
+        raise _refuse(
+            f"the message's header block is over max_header_bytes={limits.max_header_bytes};"
+            " such headers are a denial-of-service attempt or broken mail: refuse it,"
+            " or raise MailLimits.max_header_bytes",
+            "max_header_bytes",
+        )
+
+
+def parse_message(
+    raw: bytes,
+    *,
+    limits: MailLimits = _DEFAULT_LIMITS,
+    our_domain: str | None = None,
+) -> IncomingMessage:
+    """Parse the raw bytes of one RFC 5322 message safely.
+
+    Raises :class:`MailRefused` when the message is over a limit of
+    ``limits``, has no or an ambiguous ``From``, or cannot be parsed at all.
+    Broken charsets, encoded words and MIME structure are repaired where
+    possible and listed in ``defects``. No other exception escapes, whatever
+    the input. ``our_domain`` is the domain of our own Message-IDs (see
+    :func:`outgoing_headers`); replies naming one get its ticket key.
+    """
+    if not isinstance(raw, bytes | bytearray | memoryview):
+        raise IntakeError(
+            f"parse_message expects the raw message as bytes, got {type(raw).__name__};"
+            " read mail in binary mode (open(path, 'rb'), sys.stdin.buffer)"
+        )
+    if not isinstance(limits, MailLimits):
+        raise IntakeError(f"limits must be a MailLimits, got {type(limits).__name__}")
+    if our_domain is not None and (
+        not isinstance(our_domain, str) or not _DOMAIN.match(our_domain)
+    ):
+        raise IntakeError(
+            f"our_domain {our_domain!r} is not a domain; pass the domain of the Message-IDs"
+            " you send, like 'help.example.com'"
+        )
+    data = bytes(raw)
+    _check_raw(data, limits)
+    try:
+        return _Parser(data, limits, our_domain).parse()
+    except IntakeError:
+        raise
+    except RecursionError as exc:
+        raise _refuse(
+            "the message is nested too deeply to parse; refuse it (it is broken or hostile)",
+            "max_depth",
+        ) from exc
+    except Exception as exc:
+        raise _refuse(
+            f"the message could not be parsed ({type(exc).__name__}: {one_line(str(exc))[:200]});"
+            " it is malformed beyond repair: refuse it or ask the sender to send it again",
+            "malformed",
+        ) from exc
+
+
+class _Parser:
+    def __init__(self, raw: bytes, limits: MailLimits, our_domain: str | None) -> None:
+        self.raw = raw
+        self.limits = limits
+        self.our_domain = our_domain
+        self.defects: list[str] = []
+        self.parts = 0
+        self.segments: list[tuple[str, str]] = []  # (content type, decoded text)
+        self.attachments: list[IncomingAttachment] = []
+
+    # -- headers -------------------------------------------------------------
+
+    def defect(self, text: str) -> None:
+        if len(self.defects) < _MAX_DEFECTS:
+            self.defects.append(one_line(text)[:200])
+
+    def note_defects(self, defects: object) -> None:
+        for item in defects if isinstance(defects, list | tuple) else ():
+            self.defect(f"{type(item).__name__}: {item}")
+
+    def raw_values(self, msg: Message, name: str) -> list[str]:
+        lowered = name.lower()
+        return [str(v) for k, v in msg.raw_items() if k.lower() == lowered]
+
+    def header(self, msg: Message, name: str) -> str | None:
+        """The decoded value of the first ``name`` header, on one line."""
+        try:
+            value = msg.get(name)
+        except Exception as exc:
+            self.defect(f"{name} header could not be decoded ({type(exc).__name__})")
+            raws = self.raw_values(msg, name)
+            return one_line(raws[0]) if raws else None
+        if value is None:
+            return None
+        self.note_defects(getattr(value, "defects", ()))
+        return one_line(str(value))
+
+    def sender(self, msg: Message) -> Sender:
+        raws = self.raw_values(msg, "From")
+        if not raws:
+            raise _refuse(
+                "the message has no From header, so nobody could be answered; refuse it",
+                "no_sender",
+            )
+        if len(raws) > 1:
+            raise _refuse(
+                "the message has more than one From header; which one sent it is ambiguous"
+                " (a spoofing technique), so it is refused",
+                "ambiguous_from",
+            )
+        ambiguous = _refuse(
+            f"the From header {one_line(raws[0])[:200]!r} does not name exactly one clear"
+            " address (CVE-2023-27043-style ambiguity), so the message is refused",
+            "ambiguous_from",
+        )
+        try:
+            parsed = msg["From"]
+            if not isinstance(parsed, AddressHeader):
+                raise ambiguous
+            addresses = parsed.addresses
+            defects = getattr(parsed, "defects", ())
+        except Exception as exc:
+            raise ambiguous from exc
+        if len(addresses) != 1 or any(
+            type(d).__name__ in {"InvalidHeaderDefect", "ObsoleteHeaderDefect"} for d in defects
+        ):
+            raise ambiguous
+        address = addresses[0]
+        spec = _no_surrogates(address.addr_spec)
+        legacy = [a for _, a in getaddresses([one_line(raws[0])]) if a]
+        if (
+            not _ADDRESS.match(spec)
+            or len(legacy) != 1
+            or _no_surrogates(legacy[0]).lower() != spec.lower()
+        ):
+            raise ambiguous
+        local, _, domain = spec.rpartition("@")
+        return Sender(f"{local}@{domain.lower()}", one_line(address.display_name))
+
+    def recipients(self, msg: Message) -> tuple[str, ...]:
+        found: list[str] = []
+        for name in ("To", "Cc"):
+            try:
+                values = msg.get_all(name) or []
+                addresses = [
+                    a.addr_spec for v in values if isinstance(v, AddressHeader) for a in v.addresses
+                ]
+            except Exception as exc:
+                self.defect(f"{name} header could not be parsed ({type(exc).__name__})")
+                continue
+            for spec in addresses:
+                clean = _no_surrogates(spec).lower()
+                if _ADDRESS.match(clean) and clean not in found:
+                    found.append(clean)
+        return tuple(found)
+
+    def ids(self, msg: Message, name: str) -> list[str]:
+        values = self.raw_values(msg, name)
+        return [f"<{one_line(i)}>" for v in values for i in _MSG_IDS.findall(_no_surrogates(v))]
+
+    def date(self, msg: Message) -> datetime | None:
+        raws = self.raw_values(msg, "Date")
+        if not raws:
+            return None
+        try:
+            value = parsedate_to_datetime(one_line(raws[0]))
+        except Exception:
+            self.defect(f"Date header {one_line(raws[0])[:80]!r} is not a date; ignored")
+            return None
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+    def auto_reason(self, msg: Message, sender: Sender) -> str | None:
+        def first(name: str) -> str:
+            values = self.raw_values(msg, name)
+            return one_line(values[0]).lower() if values else ""
+
+        auto = first("Auto-Submitted").split(";")[0].strip()
+        if auto and auto != "no":
+            return f"Auto-Submitted: {auto}"
+        precedence = first("Precedence")
+        if precedence in {"bulk", "junk", "list"}:
+            return f"Precedence: {precedence}"
+        for name in ("X-Autoreply", "X-Autorespond", "X-Autoresponder"):
+            if self.raw_values(msg, name):
+                return f"{name} header"
+        if sender.address.rpartition("@")[0].lower() in _AUTO_SENDERS:
+            return f"sent by {sender.address.rpartition('@')[0]}"
+        if any(one_line(v) in {"<>", ""} for v in self.raw_values(msg, "Return-Path")):
+            return "empty Return-Path (a bounce)"
+        if msg.get_content_type() == "multipart/report":
+            return "multipart/report (a delivery status notification)"
+        return None
+
+    # -- body ----------------------------------------------------------------
+
+    def count(self, depth: int) -> None:
+        self.parts += 1
+        if self.parts > self.limits.max_parts:
+            raise _refuse(
+                f"the message has more than max_parts={self.limits.max_parts} MIME parts;"
+                " refuse it or raise MailLimits.max_parts",
+                "max_parts",
+            )
+        if depth > self.limits.max_depth:
+            raise _refuse(
+                f"the message nests parts or attached messages deeper than"
+                f" max_depth={self.limits.max_depth}; refuse it or raise MailLimits.max_depth",
+                "max_depth",
+            )
+
+    def decode_text(self, part: Message) -> str:
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        try:
+            charset = part.get_content_charset()
+        except Exception:
+            charset = None
+        if charset is None:
+            try:
+                return _body_text(data.decode("utf-8"))
+            except UnicodeDecodeError:
+                self.defect("text without a charset is not UTF-8; decoded as windows-1252")
+                return _body_text(data.decode("cp1252", "replace"))
+        try:
+            if not getattr(codecs.lookup(charset), "_is_text_encoding", True):
+                raise LookupError(charset)
+            return _body_text(data.decode(charset, "replace"))
+        except Exception:
+            self.defect(f"unknown charset {charset[:60]!r}; decoded as UTF-8 with replacement")
+            return _body_text(data.decode("utf-8", "replace"))
+
+    def choose(self, children: list[Message]) -> Message | None:
+        """The alternative to read: text/plain unless blank, else HTML, else a multipart."""
+        plain = html = nested = None
+        for child in children:
+            kind = child.get_content_type()
+            if child.get_content_disposition() == "attachment":
+                continue
+            if kind == "text/plain" and plain is None:
+                plain = child
+            elif kind == "text/html" and html is None:
+                html = child
+            elif child.is_multipart() and not kind.startswith("message/"):
+                nested = child
+        if plain is not None and (html is None or self.decode_text(plain).strip()):
+            return plain
+        return html or nested or plain
+
+    def walk(self, part: Message, depth: int, mode: str) -> None:
+        self.count(depth)
+        kind = part.get_content_type()
+        self.note_defects(part.defects)
+        if part.is_multipart():
+            payload = part.get_payload()
+            children = [c for c in payload if isinstance(c, Message)] if payload else []
+            if kind.startswith("message/"):
+                if mode != "count":
+                    self.attach(part, kind)
+                for child in children:
+                    self.walk(child, depth + 1, "count")
+                return
+            chosen = self.choose(children) if kind == "multipart/alternative" else None
+            for child in children:
+                child_mode = mode
+                if chosen is not None and mode == "body" and child is not chosen:
+                    child_mode = "attachments"
+                self.walk(child, depth + 1, child_mode)
+            return
+        if mode == "count":
+            return
+        disposition = part.get_content_disposition()
+        is_body_like = kind in _TEXT_TYPES and disposition != "attachment"
+        if is_body_like and not self.filename(part):
+            if mode == "body":
+                self.segments.append((kind, self.decode_text(part)))
+            return
+        self.attach(part, kind)
+
+    def filename(self, part: Message) -> str | None:
+        try:
+            name = part.get_filename()
+        except Exception as exc:
+            self.defect(f"attachment file name could not be decoded ({type(exc).__name__})")
+            return None
+        return _no_surrogates(name) if name else None
+
+    def content(self, part: Message) -> bytes:
+        if part.is_multipart():
+            chunks: list[bytes] = []
+            for sub in part.get_payload():
+                if not isinstance(sub, Message):
+                    continue
+                try:
+                    chunks.append(sub.as_bytes(policy=policy.SMTP))
+                except Exception as exc:
+                    self.defect(f"attached message could not be re-encoded ({type(exc).__name__})")
+            return b"".join(chunks)
+        payload = part.get_payload(decode=True)
+        return payload if isinstance(payload, bytes) else b""
+
+    def attach(self, part: Message, kind: str) -> None:
+        index = len(self.attachments) + 1
+        if index > self.limits.max_attachments:
+            raise _refuse(
+                f"the message has more than max_attachments={self.limits.max_attachments}"
+                " attachments; refuse it or raise MailLimits.max_attachments",
+                "max_attachments",
+            )
+        content = self.content(part)
+        if len(content) > self.limits.max_attachment_bytes:
+            raise _refuse(
+                f"attachment {index} is {len(content)} bytes, over max_attachment_bytes="
+                f"{self.limits.max_attachment_bytes}; ask the sender for a link instead,"
+                " or raise MailLimits.max_attachment_bytes",
+                "max_attachment_bytes",
+            )
+        filename = sanitize_filename(self.filename(part), index)
+        cids = self.ids(part, "Content-ID")
+        content_id = cids[0][1:-1] if cids else None
+        disposition = part.get_content_disposition()
+        inline = disposition == "inline" or (disposition is None and content_id is not None)
+        self.attachments.append(
+            IncomingAttachment(
+                filename=filename,
+                media_type=one_line(kind),
+                content=content,
+                inline=inline,
+                content_id=content_id,
+                unsafe_inline=is_unsafe_inline(kind, filename, content),
+            )
+        )
+
+    # -- all -----------------------------------------------------------------
+
+    def ticket_key(
+        self, subject: str, in_reply_to: str | None, references: list[str]
+    ) -> tuple[str | None, str | None]:
+        if self.our_domain is not None:
+            if in_reply_to is not None:
+                key = message_id_key(in_reply_to, self.our_domain)
+                if key is not None:
+                    return key, "in_reply_to"
+            for ref in reversed(references):
+                key = message_id_key(ref, self.our_domain)
+                if key is not None:
+                    return key, "references"
+        match = _SUBJECT_KEY.search(subject)
+        return (match.group(1), "subject") if match else (None, None)
+
+    def parse(self) -> IncomingMessage:
+        msg = email.message_from_bytes(self.raw, policy=policy.default)
+        assert isinstance(msg, EmailMessage)
+        sender = self.sender(msg)
+        self.walk(msg, 0, "body")
+        self.note_defects(msg.defects)
+        subject = self.header(msg, "Subject") or ""
+        message_ids = self.ids(msg, "Message-ID")
+        replies_to = self.ids(msg, "In-Reply-To")
+        references = self.ids(msg, "References")[-_MAX_REFERENCES:]
+        in_reply_to = replies_to[0] if replies_to else None
+        key, source = self.ticket_key(subject, in_reply_to, references)
+        texts, replies = [], []
+        for kind, body in self.segments:
+            if kind == "text/html":
+                texts.append(html_to_text(body))
+                replies.append(trim_reply(html_to_text(body, drop_quotes=True)))
+            else:
+                texts.append(body.strip("\n"))
+                replies.append(trim_reply(body))
+        reason = self.auto_reason(msg, sender)
+        return IncomingMessage(
+            message_id=message_ids[0] if message_ids else None,
+            sender=sender,
+            subject=subject,
+            date=self.date(msg),
+            in_reply_to=in_reply_to,
+            references=tuple(references),
+            ticket_key=key,
+            ticket_key_source=source,
+            recipients=self.recipients(msg),
+            text="\n\n".join(t for t in texts if t.strip()),
+            reply_text="\n\n".join(r for r in replies if r.strip()),
+            attachments=tuple(self.attachments),
+            is_auto=reason is not None,
+            auto_reason=reason,
+            defects=tuple(self.defects),
+        )
