@@ -286,6 +286,27 @@ class TestRefused:
         result = form.submit({f"k{i}": "v" for i in range(5000)}, client="c")
         assert codes(result) == {None: "invalid"}
 
+    def test_a_custom_field_given_flat_and_nested_is_refused(self, form: FormIntake) -> None:
+        """``fields.<name>`` and ``{"fields": {name: ...}}`` may not both be given."""
+        result = form.submit(valid(fields={"product": "mail"}), client="c")
+        assert codes(result) == {"fields.product": "multiple"}
+
+    def test_fields_that_is_not_a_mapping_is_an_unknown_key(self, form: FormIntake) -> None:
+        """Only a JSON object nests custom fields."""
+        assert codes(form.submit(valid(fields="product=web"), client="c")) == {"fields": "unknown"}
+
+    def test_a_huge_field_name_is_not_echoed_back(self, form: FormIntake) -> None:
+        """Names longer than 100 characters get a short, form-wide error."""
+        result = form.submit(valid(**{"x" * 10_000: "v"}), client="c")
+        assert codes(result) == {None: "invalid"}
+        assert len(result.errors[0].message) < 200
+
+    def test_a_required_field_is_named_by_its_label(self, tracker: Tracker) -> None:
+        """The message uses the field's label when it has one."""
+        tracker.define_fields(FieldDef("asset", "text", label="Asset tag", required=True))
+        result = FormIntake(tracker).submit(valid(), client="c")
+        assert result.errors == (FieldError("fields.asset", "Asset tag is required", "required"),)
+
     def test_refusals_leave_the_store_unchanged(self, form: FormIntake, tracker: Tracker) -> None:
         """No ticket, no event and no key number is used up by a refused form."""
         for extra, _, _ in BAD:
@@ -437,6 +458,19 @@ class TestConfiguration:
         with pytest.raises(ValidationError, match=match):
             FormIntake(tracker, fields=fields)
 
+    def test_a_required_internal_field_needs_naming(self, clock: FrozenClock) -> None:
+        """By default a form never accepts internal fields, so a required one must be named."""
+        with Tracker.in_memory(
+            clock=clock, fields=[FieldDef("team", "text", internal=True, required=True)]
+        ) as tracker:
+            with pytest.raises(ValidationError, match=r"fields\.team"):
+                FormIntake(tracker)
+            form = FormIntake(tracker, fields=["fields.team"])
+            payload = {"title": "Badge", "email": "x@example.org", "fields.team": "ops"}
+            result = form.submit(payload, client="c")
+            assert result.ticket is not None
+            assert result.ticket.fields["team"] == "ops"
+
     def test_a_field_defined_later_is_accepted(self, tracker: Tracker) -> None:
         """With the default ``fields``, the form follows ``tracker.define_fields``."""
         form = FormIntake(tracker)
@@ -461,16 +495,27 @@ _form_value = st.one_of(
     st.integers(),
     st.booleans(),
 )
-_keys = st.sampled_from(
-    ["title", "email", "description", "priority", "impact", "urgency", "queue", "tags"]
-    + [fd.path for fd in FIELDS]
-    + ["website", "fields", "x"]
+_keys = st.one_of(
+    st.sampled_from(
+        ["title", "email", "description", "priority", "impact", "urgency", "queue", "tags"]
+        + [fd.path for fd in FIELDS]
+        + ["website", "fields", "x"]
+    ),
+    st.text(max_size=8),
+)
+_payloads = st.dictionaries(
+    _keys,
+    st.one_of(
+        _form_value,
+        st.dictionaries(st.sampled_from([fd.name for fd in FIELDS] + ["nope"]), _form_value),
+    ),
+    max_size=12,
 )
 
 
 class TestProperties:
     @settings(max_examples=200)
-    @given(st.dictionaries(_keys, _form_value, max_size=12))
+    @given(_payloads)
     def test_any_payload_is_accepted_or_refused_with_known_codes(
         self, payload: dict[str, object]
     ) -> None:
@@ -479,7 +524,9 @@ class TestProperties:
             form = FormIntake(tracker, rate_limit=None)
             result = form.submit(payload, client="fuzz")
             assert {e.code for e in result.errors} <= CODES
-            named = {*payload, "title", "email", "fields.product", None}
+            nested = payload.get("fields")
+            inner = {f"fields.{k}" for k in nested} if isinstance(nested, dict) else set()
+            named = {*payload, *inner, "title", "email", "fields.product", None}
             assert {e.field for e in result.errors} <= named
             assert len(all_tickets(tracker)) == (1 if result.accepted else 0)
 

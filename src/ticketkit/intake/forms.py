@@ -46,6 +46,7 @@ REQUIRED_KEYS = ("title", "email")
 OPTIONAL_KEYS = ("description", "priority", "impact", "urgency", "queue", "tags")
 #: More keys than this, or more values than this in one list, is not a form.
 MAX_KEYS = 100
+MAX_KEY = 100
 MAX_VALUES = 100
 MAX_LOCAL_PART = 64
 MAX_ADDRESS = 254
@@ -204,8 +205,6 @@ def _custom(fd: FieldDef, raw: object, key: str) -> object:
             return _BLANK
         if isinstance(value, str):
             value = _from_form(fd, value)
-        elif isinstance(value, datetime | date):  # a JSON body has no dates; refuse objects
-            raise _Bad("invalid", f"{fd.name} expects a date written as 2026-01-05")
     try:
         return fd.validate(value)
     except ValidationError as exc:
@@ -245,17 +244,22 @@ def _standard(tracker: Tracker, key: str, raw: object) -> object:
 
 
 def _flatten(payload: Mapping[Any, object]) -> tuple[dict[str, object], list[FieldError]]:
+    """Payload keys to values, with ``{"fields": {name: value}}`` as ``fields.<name>``."""
     flat: dict[str, object] = {}
     errors: list[FieldError] = []
+    pairs: list[tuple[object, object]] = []
     for key, value in payload.items():
-        if not isinstance(key, str):
-            errors.append(FieldError(None, f"field names must be text, got {key!r}", "invalid"))
-        elif key == "fields" and isinstance(value, Mapping):
-            for name, inner in value.items():
-                flat[f"fields.{name}"] = inner
+        if key == "fields" and isinstance(value, Mapping):
+            pairs.extend((f"fields.{name}", inner) for name, inner in value.items())
         else:
-            if key in flat:
-                errors.append(FieldError(key, f"{key} is given twice", "multiple"))
+            pairs.append((key, value))
+    for key, value in pairs:
+        if not isinstance(key, str) or len(key) > MAX_KEY:
+            message = f"field names must be text of at most {MAX_KEY} characters"
+            errors.append(FieldError(None, f"{message}, got {str(key)[:40]!r}", "invalid"))
+        elif key in flat:
+            errors.append(FieldError(key, f"{key} is given twice", "multiple"))
+        else:
             flat[key] = value
     return flat, errors
 
@@ -346,6 +350,13 @@ class FormIntake:
         self._fields: frozenset[str] | None = None
         if fields is not None:
             self._fields = self._check_fields(fields)
+        for fd in tracker.config.fields.values():
+            if fd.required and not self._accepts(fd.path, tracker.config.fields):
+                raise ValidationError(
+                    f"custom field {fd.name!r} is required, so the form must accept "
+                    f"{fd.path!r}; name it in fields=",
+                    field="fields",
+                )
 
     def _check_fields(self, fields: Iterable[str]) -> frozenset[str]:
         if isinstance(fields, str) or not isinstance(fields, Iterable):
@@ -358,13 +369,6 @@ class FormIntake:
                 known = [*OPTIONAL_KEYS, *(fd.path for fd in defs.values())]
                 raise ValidationError(
                     f"a form cannot accept {key!r}; use some of {', '.join(known)}",
-                    field="fields",
-                )
-        for fd in defs.values():
-            if fd.required and fd.path not in keys:
-                raise ValidationError(
-                    f"custom field {fd.name!r} is required, so the form must accept "
-                    f"{fd.path!r}; add it to fields",
                     field="fields",
                 )
         return keys
@@ -422,10 +426,11 @@ class FormIntake:
                 if value is not _BLANK:
                     values[key] = value
         flagged = {e.field for e in errors}
-        required = [*REQUIRED_KEYS, *(fd.path for fd in defs.values() if fd.required)]
-        for key in required:
+        required = {key: key for key in REQUIRED_KEYS}
+        required.update((fd.path, fd.label or fd.name) for fd in defs.values() if fd.required)
+        for key, label in required.items():
             if key not in values and key not in flagged:
-                errors.append(FieldError(key, f"{key} is required", "required"))
+                errors.append(FieldError(key, f"{label} is required", "required"))
         if "priority" in values and ("impact" in values or "urgency" in values):
             message = "give either a priority or an impact and urgency, not both"
             errors.append(FieldError("priority", message, "conflict"))
