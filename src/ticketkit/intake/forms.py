@@ -438,6 +438,9 @@ class FormIntake:
             if not self._accepts(key, defs) or (key.startswith("fields.") and key[7:] not in defs):
                 errors.append(FieldError(key, f"this form has no field {key[:80]!r}", "unknown"))
         if errors:
+            order = (*REQUIRED_KEYS, *OPTIONAL_KEYS, *(fd.path for fd in defs.values()))
+            rank = {key: i for i, key in enumerate(order)}
+            errors.sort(key=lambda e: -1 if e.field is None else rank.get(e.field, len(rank)))
             return FormResult(errors=tuple(errors))
         return self._open(values)
 
