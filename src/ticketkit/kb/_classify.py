@@ -1,9 +1,14 @@
 """Suggest a queue, a priority or a field value for a new ticket from past tickets.
 
 A multinomial naive Bayes classifier over words (see :mod:`._text_features`),
-with Laplace (add-``alpha``) smoothing, computed in log space. Words never
-seen in training are ignored when predicting. Ties are broken by label, so a
-classifier trained on the same examples, in any order, gives the same answers.
+with Laplace (add-``alpha``) smoothing, computed in log space. A word never
+seen in training is smoothed like a seen one (the vocabulary counts it), so
+learning a ticket never makes its own label less likely for it: with the
+vocabulary fixed, the other labels' scores do not move, and the label's own
+likelihood grows because ``n·log(1 + n/a)`` is convex and homogeneous
+(summed over the ticket's words it is at least ``N·log(1 + N/A)``). Ties are
+broken by label, so a classifier trained on the same examples, in any order,
+gives the same answers.
 """
 
 from __future__ import annotations
@@ -230,14 +235,16 @@ class Classifier:
                     "with Classifier.train()"
                 )
             all_documents = sum(self._documents.values())
-            vocabulary = len(self._vocabulary)
+            # The vocabulary is the training words plus this ticket's new ones, so a new
+            # word costs each label alpha / (its words + alpha * vocabulary).
+            vocabulary = len(self._vocabulary) + sum(1 for w in counts if w not in self._vocabulary)
             scores: dict[str, float] = {}
             for label in sorted(self._documents):
-                words = self._words[label]
-                denominator = math.log(self._totals[label] + self.alpha * vocabulary)
                 score = math.log(self._documents[label] / all_documents)
-                for word, n in sorted(counts.items()):
-                    if word in self._vocabulary:
+                if counts:
+                    words = self._words[label]
+                    denominator = math.log(self._totals[label] + self.alpha * vocabulary)
+                    for word, n in sorted(counts.items()):
                         score += n * (math.log(words.get(word, 0) + self.alpha) - denominator)
                 scores[label] = score
         best = max(scores.values())
