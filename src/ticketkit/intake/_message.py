@@ -189,7 +189,8 @@ class _Parser:
 
     def note_defects(self, defects: object) -> None:
         for item in defects if isinstance(defects, list | tuple) else ():
-            self.defect(f"{type(item).__name__}: {item}")
+            detail = str(item)
+            self.defect(f"{type(item).__name__}: {detail}" if detail else type(item).__name__)
 
     def raw_values(self, msg: Message, name: str) -> list[str]:
         lowered = name.lower()
@@ -381,6 +382,11 @@ class _Parser:
             return
         if mode == "count":
             return
+        if kind.startswith("multipart/"):
+            self.defect(f"{kind} part has no readable parts; its content is read as plain text")
+            if mode == "body":
+                self.segments.append(("text/plain", self.decode_text(part)))
+            return
         disposition = part.get_content_disposition()
         is_body_like = kind in _TEXT_TYPES and disposition != "attachment"
         if is_body_like and not self.filename(part):
@@ -465,7 +471,6 @@ class _Parser:
         assert isinstance(msg, EmailMessage)
         sender = self.sender(msg)
         self.walk(msg, 0, "body")
-        self.note_defects(msg.defects)
         subject = self.header(msg, "Subject") or ""
         message_ids = self.ids(msg, "Message-ID")
         replies_to = self.ids(msg, "In-Reply-To")

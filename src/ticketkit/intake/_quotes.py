@@ -24,6 +24,11 @@ _OUTLOOK_NEXT = re.compile(
     r"^\s*\*?(sent|date|gesendet|datum|envoyé|enviado|verzonden|inviato|to|an|para|aan)\s*:",
     re.IGNORECASE,
 )
+_FORWARDED = re.compile(
+    r"^\s*(-{2,}\s*(forwarded message|weitergeleitete nachricht|message transféré)\s*-{2,}"
+    r"|begin forwarded message:)\s*$",
+    re.IGNORECASE,
+)
 _RULE = re.compile(r"^\s*_{20,}\s*$")
 _MOBILE = re.compile(
     r"^\s*(sent from my \w[\w ]*|get outlook for (ios|android)|von meinem \w+ gesendet)\s*$",
@@ -39,7 +44,7 @@ def _starts_quote(lines: list[str], i: int) -> bool:
         return True
     if _ATTRIBUTION_START.match(line.strip()) and i + 1 < len(lines):
         joined = f"{line.strip()} {lines[i + 1].strip()}"
-        if _ATTRIBUTION.match(joined) and (i + 2 >= len(lines) or _quoted(lines[i + 2])):
+        if _ATTRIBUTION.match(joined):
             return True
     if _RULE.match(line) and i + 1 < len(lines) and _OUTLOOK_FROM.match(lines[i + 1]):
         return True
@@ -65,6 +70,9 @@ def trim_reply(text: str) -> str:
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     kept: list[str] = []
     for i, line in enumerate(lines):
+        if _FORWARDED.match(line):
+            kept.extend(rest.rstrip() for rest in lines[i:])
+            break
         if line.rstrip() == "--" or _MOBILE.match(line) or _starts_quote(lines, i):
             break
         if _quoted(line):
