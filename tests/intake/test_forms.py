@@ -295,6 +295,23 @@ class TestRefused:
         """Only a JSON object nests custom fields."""
         assert codes(form.submit(valid(fields="product=web"), client="c")) == {"fields": "unknown"}
 
+    def test_deeply_nested_lists_are_refused_not_recursed_into(self, form: FormIntake) -> None:
+        """A JSON body of lists within lists is an invalid value, also in the honeypot."""
+        deep: list[object] = []
+        for _ in range(5000):
+            deep = [deep]
+        for key in ("title", "email", "tags", "priority", "fields.seats", "fields.platforms"):
+            assert codes(form.submit(valid(**{key: deep}), client="c")) == {key: "invalid"}
+        assert form.submit(valid(website=deep), client="c").spam
+        assert codes(form.submit(deep, client="c")) == {None: "invalid"}  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize("key", ["priority", "queue", "fields.product", "fields.seats"])
+    def test_an_error_never_echoes_a_huge_value(self, form: FormIntake, key: str) -> None:
+        """Messages are at most 300 characters, whatever the client sent."""
+        result = form.submit(valid(**{key: "x" * 100_000}), client="c")
+        assert codes(result) == {key: "invalid"}
+        assert len(result.errors[0].message) <= 300
+
     def test_a_huge_field_name_is_not_echoed_back(self, form: FormIntake) -> None:
         """Names longer than 100 characters get a short, form-wide error."""
         result = form.submit(valid(**{"x" * 10_000: "v"}), client="c")

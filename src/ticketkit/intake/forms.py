@@ -27,7 +27,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from attrs import field, frozen
+import attrs
+from attrs import frozen
 
 from .._clock import Clock, ensure_utc
 from .._errors import ValidationError
@@ -50,6 +51,8 @@ MAX_KEY = 100
 MAX_VALUES = 100
 MAX_LOCAL_PART = 64
 MAX_ADDRESS = 254
+MAX_MESSAGE = 300
+_SCALARS = (str, int, float, Decimal, date)
 
 _RATE_MESSAGE = "too many submissions from here; please try again later"
 _HONEYPOT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}\Z")
@@ -65,12 +68,16 @@ _FALSE = frozenset({"false", "off", "no", "0"})
 _TAG_SPLIT = re.compile(r"[\s,]+")
 
 
+def _short(message: str) -> str:
+    return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 3] + "..."
+
+
 @frozen
 class FieldError:
     """One problem with a submission: the payload key (``None`` for the whole form)."""
 
     field: str | None
-    message: str
+    message: str = attrs.field(converter=_short)
     code: str
 
     def to_json(self) -> dict[str, Any]:
@@ -88,7 +95,7 @@ class FormResult:
 
     ticket: Ticket | None = None
     errors: tuple[FieldError, ...] = ()
-    spam: bool = field(default=False, kw_only=True)
+    spam: bool = attrs.field(default=False, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         if (self.ticket is None) == (not self.errors):
@@ -116,8 +123,9 @@ _BLANK: Any = object()
 
 
 def _is_blank(value: object) -> bool:
+    """``None``, white space, or a list of those (one level: a list in a list is a value)."""
     if isinstance(value, list | tuple):
-        return all(_is_blank(v) for v in value)
+        return all(v is None or (isinstance(v, str) and not v.strip()) for v in value)
     return value is None or (isinstance(value, str) and not value.strip())
 
 
@@ -139,6 +147,18 @@ def _many(value: object, key: str) -> list[Any]:
     if len(items) > MAX_VALUES:
         raise _Bad("invalid", f"{key} takes at most {MAX_VALUES} values, got {len(items)}")
     return items
+
+
+def _plain(value: object, key: str) -> object:
+    """``value`` if it is a scalar or a list of scalars, as forms and JSON bodies send."""
+    for item in value if isinstance(value, list | tuple) else (value,):
+        if item is not None and not isinstance(item, _SCALARS):
+            raise _Bad(
+                "invalid",
+                f"{key} must be text, a number, true or false, or a list of those; "
+                f"got {type(item).__name__}",
+            )
+    return value
 
 
 def _lines(text: str) -> str:
@@ -401,8 +421,9 @@ class FormIntake:
 
     def _submit(self, payload: object) -> FormResult:
         if not isinstance(payload, Mapping):
-            message = f"the form data must be a mapping of field names to values, not {payload!r}"
-            return FormResult(errors=(FieldError(None, message[:200], "invalid"),))
+            kind = type(payload).__name__
+            message = f"the form data must be a mapping of field names to values, not a {kind}"
+            return FormResult(errors=(FieldError(None, message, "invalid"),))
         if len(payload) > MAX_KEYS:
             message = f"the form has {len(payload)} fields; at most {MAX_KEYS} are accepted"
             return FormResult(errors=(FieldError(None, message, "invalid"),))
@@ -416,7 +437,7 @@ class FormIntake:
                 continue
             try:
                 fd = defs.get(key[7:]) if key.startswith("fields.") else None
-                raw = flat[key]
+                raw = _plain(flat[key], key)
                 value = _custom(fd, raw, key) if fd else _standard(self.tracker, key, raw)
             except _Bad as exc:
                 errors.append(FieldError(key, exc.message, exc.code))
