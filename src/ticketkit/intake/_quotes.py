@@ -10,7 +10,7 @@ __all__ = ["trim_reply"]
 # translations; clients often wrap it over two lines.
 _ATTRIBUTION = re.compile(
     r"^(on|am|le|el|il|op|em|den)\s.*"
-    r"(wrote|schrieb|a\s+écrit|escribió|ha\s+scritto|schreef|escreveu|skrev)\s*:?\s*$",
+    r"(wrote|schrieb|a\s+écrit|escribió|ha\s+scritto|schreef|escreveu|skrev)\b[^:]{0,120}:\s*$",
     re.IGNORECASE,
 )
 _ATTRIBUTION_START = re.compile(r"^(on|am|le|el|il|op|em|den)\s", re.IGNORECASE)
