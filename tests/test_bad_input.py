@@ -1326,3 +1326,29 @@ def test_world_is_well_formed() -> None:
     assert len(t.attachments("HD-1")) == 1
     assert t.get("HD-2").watchers == {"carol"}
     assert world.clock.now() - START == timedelta(hours=2, minutes=5)
+
+
+class TestHugeAndNestedValuesInMessages:
+    """Error messages show a bounded preview of any value, however big or deep."""
+
+    def test_deeply_nested_custom_field_value(self) -> None:
+        from ticketkit import FieldDef, Tracker, ValidationError
+
+        tracker = Tracker.in_memory(fields=[FieldDef("size", "int")])
+        deep: list[object] = []
+        for _ in range(100_000):
+            deep = [deep]
+        with pytest.raises(ValidationError, match="custom field 'size' expects") as caught:
+            tracker.open("x", actor="a", fields={"size": deep})
+        assert len(str(caught.value)) < 200
+        assert not tracker.query().items
+
+    def test_huge_queue_and_priority_names(self) -> None:
+        from ticketkit import Tracker, ValidationError
+
+        tracker = Tracker.in_memory()
+        huge = "q" * 1_000_000
+        for kwargs in ({"queue": huge}, {"priority": huge}):
+            with pytest.raises(ValidationError) as caught:
+                tracker.open("x", actor="a", **kwargs)
+            assert len(str(caught.value)) < 300

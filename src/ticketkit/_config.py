@@ -11,6 +11,7 @@ from ._builtin_workflows import get_workflow
 from ._errors import ValidationError
 from ._fields import FieldDef
 from ._priority import DEFAULT_MATRIX, Priority, PriorityMatrix
+from ._text import preview
 from ._workflow import Workflow
 
 __all__ = ["KEY_PATTERN", "TrackerConfig"]
@@ -85,7 +86,7 @@ class TrackerConfig:
     def check_queue(self, queue: object) -> str:
         if not isinstance(queue, str) or queue not in self.queues:
             raise ValidationError(
-                f"unknown queue {queue!r}; this tracker's queues are "
+                f"unknown queue {preview(queue)}; this tracker's queues are "
                 f"{', '.join(sorted(self.queues))}",
                 field="queue",
             )

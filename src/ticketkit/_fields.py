@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from attrs import field, frozen
 
 from ._errors import ValidationError
-from ._text import check_body, check_name
+from ._text import check_body, check_name, preview
 
 __all__ = ["FieldDef", "FieldType", "FieldValue", "validate_field_values"]
 
@@ -109,11 +109,9 @@ class FieldDef:
         return result
 
     def _fail(self, value: object, expected: str) -> ValidationError:
-        shown = repr(value)
-        if len(shown) > 60:
-            shown = shown[:57] + "..."
         return ValidationError(
-            f"custom field {self.name!r} expects {expected}, got {shown} ({type(value).__name__})",
+            f"custom field {self.name!r} expects {expected}, got {preview(value)} "
+            f"({type(value).__name__})",
             field=self.path,
         )
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from attrs import frozen
 
 from ._errors import ValidationError
-from ._text import parse_choice
+from ._text import parse_choice, preview
 
 __all__ = ["DEFAULT_MATRIX", "Impact", "Priority", "PriorityMatrix", "Urgency"]
 
@@ -41,7 +41,8 @@ class Priority(enum.IntEnum):
         elif isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 5:
             return cls(value)
         raise ValidationError(
-            f"unknown priority {value!r}; use one of P1, P2, P3, P4, P5 (P1 is the most urgent)",
+            f"unknown priority {preview(value)}; use one of P1, P2, P3, P4, P5 "
+            "(P1 is the most urgent)",
             field="priority",
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
+import reprlib
 from typing import TypeVar
 
 from ._errors import ValidationError
@@ -135,6 +136,22 @@ def check_reference(value: object, field: str = "reference") -> str:
     return value
 
 
+_PREVIEW = reprlib.Repr()
+_PREVIEW.maxlevel = 3
+_PREVIEW.maxstring = _PREVIEW.maxother = 40
+_PREVIEW.maxlist = _PREVIEW.maxdict = _PREVIEW.maxtuple = _PREVIEW.maxset = 4
+
+
+def preview(value: object, limit: int = 60) -> str:
+    """``repr(value)`` cut to about ``limit`` characters, for error messages.
+
+    Safe on anything a caller may pass: a huge string or a deeply nested list
+    is shortened level by level, never rendered whole.
+    """
+    shown = _PREVIEW.repr(value)
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
+
+
 def parse_choice(cls: type[_E], value: object, what: str, *, field: str) -> _E:
     """The member of the string enum ``cls`` that ``value`` names, case and spaces aside.
 
@@ -149,4 +166,4 @@ def parse_choice(cls: type[_E], value: object, what: str, *, field: str) -> _E:
         except ValueError:
             pass
     choices = ", ".join(str(m.value) for m in cls)
-    raise ValidationError(f"unknown {what} {value!r}; use one of {choices}", field=field)
+    raise ValidationError(f"unknown {what} {preview(value)}; use one of {choices}", field=field)
