@@ -24,8 +24,8 @@ __all__ = ["IncomingMessage", "Sender", "parse_message"]
 
 _DEFAULT_LIMITS = MailLimits()
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
-_LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
-_BODY_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
+_LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_BODY_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 _SURROGATES = re.compile(r"[\ud800-\udfff]")
 _MSG_IDS = re.compile(r"<([^<>\s]{1,250})>")
 _SUBJECT_KEY = re.compile(r"\[([A-Z][A-Z0-9]{0,9}-[1-9][0-9]{0,17})\]")

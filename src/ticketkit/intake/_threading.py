@@ -17,7 +17,7 @@ _MSG_ID = re.compile(r"^<?([^<>\s@]{1,200}@[^<>\s@]{1,253})>?$")
 # Our Message-IDs: <tk.{KEY}.{notification id}@{domain}>; the thread root <tk.{KEY}@{domain}>.
 _OURS = re.compile(r"^<tk\.([A-Z][A-Z0-9]{0,9}-[1-9][0-9]{0,17})(?:\.[^<>\s@]*)?@([^<>\s@]+)>$")
 _MAX_REFERENCES = 20
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _TAG = re.compile(r"\[[A-Z][A-Z0-9]{0,9}-[1-9][0-9]{0,17}\]\s*")
 
 
