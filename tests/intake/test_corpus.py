@@ -298,6 +298,17 @@ class TestSafety:
         assert error.reason == reason
         assert reason in str(error)
 
+    def test_html_conversion_has_a_cpu_budget(self) -> None:
+        """HTML past max_html_tags is cut off with a defect instead of burning CPU."""
+        html = "".join(f"<p>line {i}</p>" for i in range(300))
+        raw = f"From: a@example.com\nContent-Type: text/html\n\n{html}".encode()
+        message = parse_message(raw, limits=MailLimits(max_html_tags=100))
+        assert message.text.splitlines()[0] == "line 0"
+        assert "line 49" in message.text
+        assert "line 50" not in message.text
+        assert any("max_html_tags=100" in d for d in message.defects)
+        assert "line 299" in parse_message(raw).text
+
     def test_zip_bomb_stays_compressed(self) -> None:
         """A zip that unpacks to 50 MiB is kept as its small compressed bytes."""
         (attachment,) = parse("zip_bomb.eml").attachments

@@ -32,6 +32,10 @@ class TestHtmlToText:
         )
         assert html_to_text(html) == "kept"
 
+    def test_unclosed_head_ends_at_body(self) -> None:
+        """A head that is never closed does not hide the body."""
+        assert html_to_text("<html><head><title>t</title><body><p>shown</p>") == "shown"
+
     def test_unclosed_script_drops_the_rest(self) -> None:
         """An unclosed script hides what follows rather than leaking it."""
         assert html_to_text("<p>before</p><script>var x = '<p>after</p>'") == "before"
@@ -135,6 +139,7 @@ class TestMailLimits:
         assert limits.max_attachment_bytes == 10 * 1024 * 1024
         assert (limits.max_attachments, limits.max_parts, limits.max_depth) == (50, 200, 10)
         assert limits.max_header_bytes == 64 * 1024
+        assert limits.max_html_tags == 100_000
 
 
 class TestArguments:

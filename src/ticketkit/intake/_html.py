@@ -39,80 +39,115 @@ _SPACES = re.compile(r"[^\S\n]+")
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
 
+class _TooManyTags(Exception):
+    pass
+
+
 class _TextParser(HTMLParser):
-    def __init__(self, *, drop_quotes: bool) -> None:
+    """Collects two texts at once: all of it, and the reply without quotes."""
+
+    def __init__(self, *, max_tags: int | None) -> None:
         super().__init__(convert_charrefs=True)
-        self._drop_quotes = drop_quotes
-        self._out: list[str] = []
-        self._skip_tag: str | None = None  # the element being skipped
-        self._skip_depth = 0  # how many of that element are open inside the skip
+        self._max_tags = max_tags
+        self._tags = 0
+        self.full: list[str] = []
+        self.reply: list[str] = []
+        self._drop: str | None = None  # the non-content element being skipped
+        self._drop_depth = 0
+        self._quote: str | None = None  # the quote element skipped in the reply
+        self._quote_depth = 0
+        self._stopped = False  # the rest is an Outlook-style quoted message
         self._pre = 0
-        self._stopped = False
 
-    def text(self) -> str:
-        return "".join(self._out)
+    def _emit(self, text: str) -> None:
+        self.full.append(text)
+        if self._quote is None and not self._stopped:
+            self.reply.append(text)
 
-    def _starts_quote(self, tag: str, attrs: list[tuple[str, str | None]]) -> bool:
-        values = {name.lower(): (value or "") for name, value in attrs}
-        if tag == "blockquote":
-            return True
-        classes = set(values.get("class", "").lower().split())
-        return bool(classes & _QUOTE_CLASSES)
+    def _count(self) -> None:
+        self._tags += 1
+        if self._max_tags is not None and self._tags > self._max_tags:
+            raise _TooManyTags
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self._stopped:
-            return
-        if self._skip_tag is not None:
-            if tag == self._skip_tag:
-                self._skip_depth += 1
-            return
+        self._count()
+        if self._drop is not None:
+            if tag == self._drop:
+                self._drop_depth += 1
+                return
+            if not (self._drop == "head" and tag == "body"):
+                return
+            self._drop = None
         if tag in _DROPPED:
-            self._skip_tag, self._skip_depth = tag, 1
+            self._drop, self._drop_depth = tag, 1
             return
-        if self._drop_quotes:
-            ident = next((v or "" for n, v in attrs if n.lower() == "id"), "").lower()
-            if ident in _QUOTE_REST_IDS:
+        if self._quote is not None:
+            if tag == self._quote:
+                self._quote_depth += 1
+        elif not self._stopped:
+            values = {name.lower(): (value or "") for name, value in attrs}
+            classes = set(values.get("class", "").lower().split())
+            if values.get("id", "").lower() in _QUOTE_REST_IDS:
                 self._stopped = True
-                return
-            if self._starts_quote(tag, attrs):
-                self._skip_tag, self._skip_depth = tag, 1
-                return
+            elif tag == "blockquote" or classes & _QUOTE_CLASSES:
+                self._quote, self._quote_depth = tag, 1
         if tag == "pre":
             self._pre += 1
         if tag in _BLOCK:
-            self._out.append("\n")
+            self._emit("\n")
         elif tag in _CELL:
-            self._out.append(" ")
+            self._emit(" ")
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self._stopped or self._skip_tag is not None:
-            return
-        if tag in _BLOCK:
-            self._out.append("\n")
+        self._count()
+        if self._drop is None and tag in _BLOCK:
+            self._emit("\n")
 
     def handle_endtag(self, tag: str) -> None:
-        if self._stopped:
-            return
-        if self._skip_tag is not None:
-            if tag == self._skip_tag:
-                self._skip_depth -= 1
-                if self._skip_depth == 0:
-                    self._skip_tag = None
-            elif self._skip_tag == "head" and tag == "body":
-                self._skip_tag = None
+        self._count()
+        if self._drop is not None:
+            if tag == self._drop:
+                self._drop_depth -= 1
+                if self._drop_depth == 0:
+                    self._drop = None
             return
         if tag == "pre" and self._pre:
             self._pre -= 1
         if tag in _BLOCK:
-            self._out.append("\n")
+            self._emit("\n")
+        if self._quote is not None and tag == self._quote:
+            self._quote_depth -= 1
+            if self._quote_depth == 0:
+                self._quote = None
 
     def handle_data(self, data: str) -> None:
-        if self._stopped or self._skip_tag is not None:
+        if self._drop is not None:
             return
         if self._pre:
-            self._out.append(data.replace("\r\n", "\n").replace("\r", "\n"))
+            self._emit(data.replace("\r\n", "\n").replace("\r", "\n"))
         else:
-            self._out.append(_SPACES.sub(" ", data.replace("\r", " ").replace("\n", " ")))
+            self._emit(_SPACES.sub(" ", data.replace("\r", " ").replace("\n", " ")))
+
+
+def _tidy(parts: list[str]) -> str:
+    lines = [line.strip() for line in "".join(parts).split("\n")]
+    return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip("\n")
+
+
+def convert_html(html: str, *, max_tags: int | None = None) -> tuple[str, str, bool]:
+    """``(text, text without quotes, truncated)`` of ``html`` in one pass.
+
+    Conversion stops after ``max_tags`` tags (a CPU budget); ``truncated`` says
+    whether it did.
+    """
+    parser = _TextParser(max_tags=max_tags)
+    truncated = False
+    try:
+        parser.feed(html)
+        parser.close()
+    except _TooManyTags:
+        truncated = True
+    return _tidy(parser.full), _tidy(parser.reply), truncated
 
 
 def html_to_text(html: str, *, drop_quotes: bool = False) -> str:
@@ -124,9 +159,5 @@ def html_to_text(html: str, *, drop_quotes: bool = False) -> str:
     (``<blockquote>``, Gmail's ``gmail_quote``, Outlook's reply header) are
     dropped too.
     """
-    parser = _TextParser(drop_quotes=drop_quotes)
-    parser.feed(html)
-    parser.close()
-    lines = [line.strip() for line in parser.text().split("\n")]
-    text = "\n".join(lines)
-    return _BLANK_RUNS.sub("\n\n", text).strip("\n")
+    text, reply, _ = convert_html(html)
+    return reply if drop_quotes else text

@@ -35,3 +35,4 @@ class MailLimits:
     max_header_bytes: int = attrs.field(default=64 * 1024, validator=_positive)
     max_parts: int = attrs.field(default=200, validator=_positive)
     max_depth: int = attrs.field(default=10, validator=_positive)
+    max_html_tags: int = attrs.field(default=100_000, validator=_positive)

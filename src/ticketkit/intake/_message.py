@@ -15,7 +15,7 @@ import attrs
 
 from ._attachments import IncomingAttachment, is_unsafe_inline, sanitize_filename
 from ._errors import IntakeError, MailRefused
-from ._html import html_to_text
+from ._html import convert_html
 from ._limits import MailLimits
 from ._quotes import trim_reply
 from ._threading import message_id_key
@@ -480,8 +480,14 @@ class _Parser:
         texts, replies = [], []
         for kind, body in self.segments:
             if kind == "text/html":
-                texts.append(html_to_text(body))
-                replies.append(trim_reply(html_to_text(body, drop_quotes=True)))
+                text, reply, truncated = convert_html(body, max_tags=self.limits.max_html_tags)
+                if truncated:
+                    self.defect(
+                        f"HTML body has more than max_html_tags={self.limits.max_html_tags}"
+                        " tags; its text is cut off there"
+                    )
+                texts.append(text)
+                replies.append(trim_reply(reply))
             else:
                 texts.append(body.strip("\n"))
                 replies.append(trim_reply(body))
