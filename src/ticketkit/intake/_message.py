@@ -5,16 +5,26 @@ from __future__ import annotations
 import codecs
 import email
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from email import policy
-from email.headerregistry import AddressHeader
-from email.message import EmailMessage, Message
-from email.utils import getaddresses, parsedate_to_datetime
+from email.message import Message
 
 import attrs
 
 from ._attachments import IncomingAttachment, is_unsafe_inline, sanitize_filename
 from ._errors import IntakeError, MailRefused
+from ._headers import (
+    Defects,
+    Sender,
+    auto_reason,
+    header_text,
+    message_ids,
+    no_surrogates,
+    one_line,
+    parse_date,
+    parse_sender,
+    recipients,
+)
 from ._html import convert_html
 from ._limits import MailLimits
 from ._quotes import trim_reply
@@ -24,28 +34,11 @@ __all__ = ["IncomingMessage", "Sender", "parse_message"]
 
 _DEFAULT_LIMITS = MailLimits()
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
-_LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _BODY_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
-_SURROGATES = re.compile(r"[\ud800-\udfff]")
-_MSG_IDS = re.compile(r"<([^<>\s]{1,250})>")
 _SUBJECT_KEY = re.compile(r"\[([A-Z][A-Z0-9]{0,9}-[1-9][0-9]{0,17})\]")
-_ADDRESS = re.compile(
-    r"^[^\s@<>()\[\],;:\"\\\x00-\x1f\x7f]{1,64}"
-    r"@(?=.{1,253}$)[^\s@<>()\[\],;:\"\\\x00-\x1f\x7f.]+(\.[^\s@<>()\[\],;:\"\\\x00-\x1f\x7f.]+)*$"
-)
 _DOMAIN = re.compile(r"^[A-Za-z0-9.-]{1,253}$")
-_AUTO_SENDERS = frozenset({"mailer-daemon", "postmaster"})
 _MAX_REFERENCES = 50
-_MAX_DEFECTS = 50
 _TEXT_TYPES = frozenset({"text/plain", "text/html"})
-
-
-@attrs.frozen
-class Sender:
-    """Who sent a message: the address (domain lower-cased) and display name."""
-
-    address: str
-    name: str = ""
 
 
 @attrs.frozen
@@ -81,23 +74,8 @@ class IncomingMessage:
     defects: tuple[str, ...]
 
 
-def _no_surrogates(text: str) -> str:
-    """Undo surrogateescape (raw 8-bit bytes in headers) as UTF-8 with replacement."""
-    if not _SURROGATES.search(text):
-        return text
-    try:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    except UnicodeError:
-        return _SURROGATES.sub("\ufffd", text)
-
-
-def one_line(text: str) -> str:
-    """``text`` on one line: control characters become spaces, runs of space one."""
-    return " ".join(_LINE_BREAKS.sub(" ", _no_surrogates(text)).split())
-
-
 def _body_text(text: str) -> str:
-    text = _no_surrogates(text).replace("\r\n", "\n").replace("\r", "\n")
+    text = no_surrogates(text).replace("\r\n", "\n").replace("\r", "\n")
     return _BODY_CONTROLS.sub("", text)
 
 
@@ -176,134 +154,10 @@ class _Parser:
         self.raw = raw
         self.limits = limits
         self.our_domain = our_domain
-        self.defects: list[str] = []
+        self.defects = Defects()
         self.parts = 0
         self.segments: list[tuple[str, str]] = []  # (content type, decoded text)
         self.attachments: list[IncomingAttachment] = []
-
-    # -- headers -------------------------------------------------------------
-
-    def defect(self, text: str) -> None:
-        if len(self.defects) < _MAX_DEFECTS:
-            self.defects.append(one_line(text)[:200])
-
-    def note_defects(self, defects: object) -> None:
-        for item in defects if isinstance(defects, list | tuple) else ():
-            detail = str(item)
-            self.defect(f"{type(item).__name__}: {detail}" if detail else type(item).__name__)
-
-    def raw_values(self, msg: Message, name: str) -> list[str]:
-        lowered = name.lower()
-        return [str(v) for k, v in msg.raw_items() if k.lower() == lowered]
-
-    def header(self, msg: Message, name: str) -> str | None:
-        """The decoded value of the first ``name`` header, on one line."""
-        try:
-            value = msg.get(name)
-        except Exception as exc:
-            self.defect(f"{name} header could not be decoded ({type(exc).__name__})")
-            raws = self.raw_values(msg, name)
-            return one_line(raws[0]) if raws else None
-        if value is None:
-            return None
-        self.note_defects(getattr(value, "defects", ()))
-        return one_line(str(value))
-
-    def sender(self, msg: Message) -> Sender:
-        raws = self.raw_values(msg, "From")
-        if not raws:
-            raise _refuse(
-                "the message has no From header, so nobody could be answered; refuse it",
-                "no_sender",
-            )
-        if len(raws) > 1:
-            raise _refuse(
-                "the message has more than one From header; which one sent it is ambiguous"
-                " (a spoofing technique), so it is refused",
-                "ambiguous_from",
-            )
-        ambiguous = _refuse(
-            f"the From header {one_line(raws[0])[:200]!r} does not name exactly one clear"
-            " address (CVE-2023-27043-style ambiguity), so the message is refused",
-            "ambiguous_from",
-        )
-        try:
-            parsed = msg["From"]
-            if not isinstance(parsed, AddressHeader):
-                raise ambiguous
-            addresses = parsed.addresses
-            defects = getattr(parsed, "defects", ())
-        except Exception as exc:
-            raise ambiguous from exc
-        if len(addresses) != 1 or any(
-            type(d).__name__ in {"InvalidHeaderDefect", "ObsoleteHeaderDefect"} for d in defects
-        ):
-            raise ambiguous
-        address = addresses[0]
-        spec = _no_surrogates(address.addr_spec)
-        legacy = [a for _, a in getaddresses([one_line(raws[0])]) if a]
-        if (
-            not _ADDRESS.match(spec)
-            or len(legacy) != 1
-            or _no_surrogates(legacy[0]).lower() != spec.lower()
-        ):
-            raise ambiguous
-        local, _, domain = spec.rpartition("@")
-        return Sender(f"{local}@{domain.lower()}", one_line(address.display_name))
-
-    def recipients(self, msg: Message) -> tuple[str, ...]:
-        found: list[str] = []
-        for name in ("To", "Cc"):
-            try:
-                values = msg.get_all(name) or []
-                addresses = [
-                    a.addr_spec for v in values if isinstance(v, AddressHeader) for a in v.addresses
-                ]
-            except Exception as exc:
-                self.defect(f"{name} header could not be parsed ({type(exc).__name__})")
-                continue
-            for spec in addresses:
-                clean = _no_surrogates(spec).lower()
-                if _ADDRESS.match(clean) and clean not in found:
-                    found.append(clean)
-        return tuple(found)
-
-    def ids(self, msg: Message, name: str) -> list[str]:
-        values = self.raw_values(msg, name)
-        return [f"<{one_line(i)}>" for v in values for i in _MSG_IDS.findall(_no_surrogates(v))]
-
-    def date(self, msg: Message) -> datetime | None:
-        raws = self.raw_values(msg, "Date")
-        if not raws:
-            return None
-        try:
-            value = parsedate_to_datetime(one_line(raws[0]))
-        except Exception:
-            self.defect(f"Date header {one_line(raws[0])[:80]!r} is not a date; ignored")
-            return None
-        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-    def auto_reason(self, msg: Message, sender: Sender) -> str | None:
-        def first(name: str) -> str:
-            values = self.raw_values(msg, name)
-            return one_line(values[0]).lower() if values else ""
-
-        auto = first("Auto-Submitted").split(";")[0].strip()
-        if auto and auto != "no":
-            return f"Auto-Submitted: {auto}"
-        precedence = first("Precedence")
-        if precedence in {"bulk", "junk", "list"}:
-            return f"Precedence: {precedence}"
-        for name in ("X-Autoreply", "X-Autorespond", "X-Autoresponder"):
-            if self.raw_values(msg, name):
-                return f"{name} header"
-        if sender.address.rpartition("@")[0].lower() in _AUTO_SENDERS:
-            return f"sent by {sender.address.rpartition('@')[0]}"
-        if any(one_line(v) in {"<>", ""} for v in self.raw_values(msg, "Return-Path")):
-            return "empty Return-Path (a bounce)"
-        if msg.get_content_type() == "multipart/report":
-            return "multipart/report (a delivery status notification)"
-        return None
 
     # -- body ----------------------------------------------------------------
 
@@ -333,14 +187,14 @@ class _Parser:
             try:
                 return _body_text(data.decode("utf-8"))
             except UnicodeDecodeError:
-                self.defect("text without a charset is not UTF-8; decoded as windows-1252")
+                self.defects.add("text without a charset is not UTF-8; decoded as windows-1252")
                 return _body_text(data.decode("cp1252", "replace"))
         try:
             if not getattr(codecs.lookup(charset), "_is_text_encoding", True):
                 raise LookupError(charset)
             return _body_text(data.decode(charset, "replace"))
         except Exception:
-            self.defect(f"unknown charset {charset[:60]!r}; decoded as UTF-8 with replacement")
+            self.defects.add(f"unknown charset {charset[:60]!r}; decoded as UTF-8 with replacement")
             return _body_text(data.decode("utf-8", "replace"))
 
     def choose(self, children: list[Message]) -> Message | None:
@@ -363,7 +217,7 @@ class _Parser:
     def walk(self, part: Message, depth: int, mode: str) -> None:
         self.count(depth)
         kind = part.get_content_type()
-        self.note_defects(part.defects)
+        self.defects.note(part.defects)
         if part.is_multipart():
             payload = part.get_payload()
             children = [c for c in payload if isinstance(c, Message)] if payload else []
@@ -383,7 +237,9 @@ class _Parser:
         if mode == "count":
             return
         if kind.startswith("multipart/"):
-            self.defect(f"{kind} part has no readable parts; its content is read as plain text")
+            self.defects.add(
+                f"{kind} part has no readable parts; its content is read as plain text"
+            )
             if mode == "body":
                 self.segments.append(("text/plain", self.decode_text(part)))
             return
@@ -399,9 +255,9 @@ class _Parser:
         try:
             name = part.get_filename()
         except Exception as exc:
-            self.defect(f"attachment file name could not be decoded ({type(exc).__name__})")
+            self.defects.add(f"attachment file name could not be decoded ({type(exc).__name__})")
             return None
-        return _no_surrogates(name) if name else None
+        return no_surrogates(name) if name else None
 
     def content(self, part: Message) -> bytes:
         if part.is_multipart():
@@ -412,7 +268,9 @@ class _Parser:
                 try:
                     chunks.append(sub.as_bytes(policy=policy.SMTP))
                 except Exception as exc:
-                    self.defect(f"attached message could not be re-encoded ({type(exc).__name__})")
+                    self.defects.add(
+                        f"attached message could not be re-encoded ({type(exc).__name__})"
+                    )
             return b"".join(chunks)
         payload = part.get_payload(decode=True)
         return payload if isinstance(payload, bytes) else b""
@@ -434,7 +292,7 @@ class _Parser:
                 "max_attachment_bytes",
             )
         filename = sanitize_filename(self.filename(part), index)
-        cids = self.ids(part, "Content-ID")
+        cids = message_ids(part, "Content-ID")
         content_id = cids[0][1:-1] if cids else None
         disposition = part.get_content_disposition()
         inline = disposition == "inline" or (disposition is None and content_id is not None)
@@ -468,13 +326,12 @@ class _Parser:
 
     def parse(self) -> IncomingMessage:
         msg = email.message_from_bytes(self.raw, policy=policy.default)
-        assert isinstance(msg, EmailMessage)
-        sender = self.sender(msg)
+        sender = parse_sender(msg)
         self.walk(msg, 0, "body")
-        subject = self.header(msg, "Subject") or ""
-        message_ids = self.ids(msg, "Message-ID")
-        replies_to = self.ids(msg, "In-Reply-To")
-        references = self.ids(msg, "References")[-_MAX_REFERENCES:]
+        subject = header_text(msg, "Subject", self.defects) or ""
+        own_ids = message_ids(msg, "Message-ID")
+        replies_to = message_ids(msg, "In-Reply-To")
+        references = message_ids(msg, "References")[-_MAX_REFERENCES:]
         in_reply_to = replies_to[0] if replies_to else None
         key, source = self.ticket_key(subject, in_reply_to, references)
         texts, replies = [], []
@@ -482,7 +339,7 @@ class _Parser:
             if kind == "text/html":
                 text, reply, truncated = convert_html(body, max_tags=self.limits.max_html_tags)
                 if truncated:
-                    self.defect(
+                    self.defects.add(
                         f"HTML body has more than max_html_tags={self.limits.max_html_tags}"
                         " tags; its text is cut off there"
                     )
@@ -491,21 +348,21 @@ class _Parser:
             else:
                 texts.append(body.strip("\n"))
                 replies.append(trim_reply(body))
-        reason = self.auto_reason(msg, sender)
+        reason = auto_reason(msg, sender)
         return IncomingMessage(
-            message_id=message_ids[0] if message_ids else None,
+            message_id=own_ids[0] if own_ids else None,
             sender=sender,
             subject=subject,
-            date=self.date(msg),
+            date=parse_date(msg, self.defects),
             in_reply_to=in_reply_to,
             references=tuple(references),
             ticket_key=key,
             ticket_key_source=source,
-            recipients=self.recipients(msg),
+            recipients=recipients(msg, self.defects),
             text="\n\n".join(t for t in texts if t.strip()),
             reply_text="\n\n".join(r for r in replies if r.strip()),
             attachments=tuple(self.attachments),
             is_auto=reason is not None,
             auto_reason=reason,
-            defects=tuple(self.defects),
+            defects=tuple(self.defects.items),
         )
