@@ -23,6 +23,12 @@ def refusal(name: str, **kwargs: Any) -> MailRefused:
     return info.value
 
 
+def refusal_of(raw: bytes) -> MailRefused:
+    with pytest.raises(MailRefused) as info:
+        parse_message(raw)
+    return info.value
+
+
 # name -> the fields the parsed message must have (or "refused": reason).
 EXPECTED: dict[str, dict[str, Any]] = {
     "apple_mail_reply.eml": {"ticket_key": "HD-3", "is_auto": False},
@@ -308,6 +314,23 @@ class TestSafety:
         assert "line 50" not in message.text
         assert any("max_html_tags=100" in d for d in message.defects)
         assert "line 299" in parse_message(raw).text
+
+    def test_thousands_of_parts_are_refused_before_parsing(self) -> None:
+        """A part bomb is refused by counting delimiter lines, whatever the boundary syntax."""
+        for declared in (b"boundary=b", b'boundary="b"', b"BOUNDARY=b", b"boundary*0=b"):
+            raw = (
+                b"From: a@example.com\nContent-Type: multipart/mixed; "
+                + declared
+                + b"\n\n"
+                + b"--b\n\nx\n" * 5000
+                + b"--b--\n"
+            )
+            assert refusal_of(raw).reason == "max_parts"
+
+    def test_dash_lines_in_text_are_not_parts(self) -> None:
+        """Thousands of '-----' lines in a plain text body are just text."""
+        raw = b"From: a@example.com\n\n" + b"-----\nrow\n" * 5000
+        assert parse_message(raw).text.count("row") == 5000
 
     def test_zip_bomb_stays_compressed(self) -> None:
         """A zip that unpacks to 50 MiB is kept as its small compressed bytes."""

@@ -36,6 +36,10 @@ _DEFAULT_LIMITS = MailLimits()
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _BODY_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 _SUBJECT_KEY = re.compile(r"\[([A-Z][A-Z0-9]{0,9}-[1-9][0-9]{0,17})\]")
+_BOUNDARY = re.compile(
+    rb"boundary\s*=\s*(?:\"([^\"\r\n]{1,200})\"|([^\s;\"]{1,200}))", re.IGNORECASE
+)
+_DASH_LINE = re.compile(rb"(?:^|[\r\n])--([^\r\n]*)")
 _DOMAIN = re.compile(r"^[A-Za-z0-9.-]{1,253}$")
 _MAX_REFERENCES = 50
 _TEXT_TYPES = frozenset({"text/plain", "text/html"})
@@ -99,6 +103,35 @@ def _check_raw(raw: bytes, limits: MailLimits) -> None:
             " or raise MailLimits.max_header_bytes",
             "max_header_bytes",
         )
+    # Each part needs an opening delimiter line, and each multipart a closing one.
+    if _delimiters(raw, 2 * limits.max_parts + 2) > 2 * limits.max_parts + 1:
+        raise _refuse(
+            f"the message has more than max_parts={limits.max_parts} MIME parts;"
+            " refuse it or raise MailLimits.max_parts",
+            "max_parts",
+        )
+
+
+def _delimiters(raw: bytes, most: int) -> int:
+    """How many lines of ``raw`` may start a MIME part (stops counting past ``most``).
+
+    Lets a message made of millions of tiny parts be refused before the email
+    package spends a minute building them. Counts only lines naming a declared
+    boundary, so text full of "-----" lines is not refused; with RFC 2231
+    boundaries (``boundary*=``) every line starting with "--" counts.
+    """
+    if raw.count(b"\n--") + raw.count(b"\r--") + 1 <= most:
+        return 0
+    declared = {quoted or bare for quoted, bare in _BOUNDARY.findall(raw)}
+    every = re.search(rb"boundary\*", raw, re.IGNORECASE) is not None
+    found = 0
+    for match in _DASH_LINE.finditer(raw):
+        rest = match.group(1).rstrip(b" \t")
+        if every or rest in declared or (rest.endswith(b"--") and rest[:-2] in declared):
+            found += 1
+            if found > most:
+                break
+    return found
 
 
 def parse_message(
