@@ -327,6 +327,21 @@ class TestSafety:
             )
             assert refusal_of(raw).reason == "max_parts"
 
+    def test_overlong_structured_header_is_refused(self) -> None:
+        """A Content-Type too long to parse safely (quadratic in CPython) is refused."""
+        raw = b'From: a@example.com\nContent-Type: text/plain; a="' + b'"' * 5000 + b"\n\nx"
+        error = refusal_of(raw)
+        assert error.reason == "header_too_long"
+        assert "Content-Type" in str(error)
+
+    def test_overlong_recipient_list_is_a_defect(self) -> None:
+        """A To header too long to parse loses only the recipients, with a defect."""
+        to = ", ".join(f"user{i}@example.com" for i in range(100)).encode()
+        message = parse_message(b"From: a@example.com\nTo: " + to + b"\n\nhello")
+        assert message.text == "hello"
+        assert message.recipients == ()
+        assert any("To header could not be parsed" in d for d in message.defects)
+
     def test_dash_lines_in_text_are_not_parts(self) -> None:
         """Thousands of '-----' lines in a plain text body are just text."""
         raw = b"From: a@example.com\n\n" + b"-----\nrow\n" * 5000

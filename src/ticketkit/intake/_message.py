@@ -17,6 +17,7 @@ from ._headers import (
     Defects,
     Sender,
     auto_reason,
+    bounded_policy,
     header_text,
     message_ids,
     no_surrogates,
@@ -358,7 +359,7 @@ class _Parser:
         return (match.group(1), "subject") if match else (None, None)
 
     def parse(self) -> IncomingMessage:
-        msg = email.message_from_bytes(self.raw, policy=policy.default)
+        msg = email.message_from_bytes(self.raw, policy=bounded_policy())
         sender = parse_sender(msg)
         self.walk(msg, 0, "body")
         subject = header_text(msg, "Subject", self.defects) or ""
