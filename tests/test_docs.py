@@ -100,7 +100,7 @@ def test_the_user_guide_is_complete() -> None:
     names = {p.name for p in PAGES}
     assert {"index.md", "tutorial.md", "workflows.md", "api.md", "storage.md"} <= names
     assert {"testing.md", "crash-reports.md"} <= names
-    assert {"sla.md", "automation.md"} <= names
+    assert {"sla.md", "automation.md", "intake.md"} <= names
 
 
 @pytest.mark.parametrize(
@@ -129,6 +129,9 @@ def test_crash_reference_names_every_public_name(module: str) -> None:
         "ticketkit.rules",
         "ticketkit.notify",
         "ticketkit.worker",
+        "ticketkit.intake",
+        "ticketkit.intake.forms",
+        "ticketkit.kb",
     ],
 )
 def test_api_reference_names_every_public_name(module: str) -> None:
