@@ -20,10 +20,8 @@ expected, several given), ``conflict`` (a priority and an impact/urgency),
 from __future__ import annotations
 
 import re
-import threading
-from collections import deque
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +34,7 @@ from .._fields import FieldDef, FieldType
 from .._model import Ticket, check_tag
 from .._priority import Impact, Priority, Urgency
 from .._text import MAX_BODY, MAX_TITLE, check_body, check_name, check_title
+from ._rate_limit import SlidingWindow
 
 if TYPE_CHECKING:
     from .._tracker import Tracker
@@ -284,37 +283,6 @@ def _flatten(payload: Mapping[Any, object]) -> tuple[dict[str, object], list[Fie
     return flat, errors
 
 
-class _SlidingWindow:
-    """At most ``limit`` hits per client in any ``window``; thread-safe."""
-
-    def __init__(self, limit: int, window: timedelta) -> None:
-        self.limit = limit
-        self.window = window
-        self._hits: dict[str, deque[datetime]] = {}
-        self._lock = threading.Lock()
-        self._prune_at = 1024
-
-    def reserve(self, client: str, now: datetime) -> bool:
-        with self._lock:
-            hits = self._hits.setdefault(client, deque())
-            cutoff = now - self.window
-            while hits and hits[0] <= cutoff:
-                hits.popleft()
-            if len(hits) >= self.limit:
-                return False
-            hits.append(now)
-            if len(self._hits) >= self._prune_at:
-                self._hits = {c: h for c, h in self._hits.items() if h and h[-1] > cutoff}
-                self._prune_at = max(1024, 2 * len(self._hits))
-            return True
-
-    def release(self, client: str, when: datetime) -> None:
-        with self._lock:
-            hits = self._hits.get(client)
-            if hits is not None and when in hits:
-                hits.remove(when)
-
-
 class FormIntake:
     """Opens tickets from submitted forms, refusing spam and floods.
 
@@ -351,7 +319,7 @@ class FormIntake:
                 field="honeypot",
             )
         self.honeypot = honeypot
-        self._limiter: _SlidingWindow | None = None
+        self._limiter: SlidingWindow | None = None
         if rate_limit is not None:
             count, window = rate_limit if isinstance(rate_limit, tuple) else (None, None)
             if isinstance(count, bool) or not isinstance(count, int) or count < 1:
@@ -366,7 +334,7 @@ class FormIntake:
                     f"got {rate_limit!r}",
                     field="rate_limit",
                 )
-            self._limiter = _SlidingWindow(count, window)
+            self._limiter = SlidingWindow(count, window)
         self._fields: frozenset[str] | None = None
         if fields is not None:
             self._fields = self._check_fields(fields)
