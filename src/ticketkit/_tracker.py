@@ -48,6 +48,7 @@ __all__ = ["Tracker"]
 Ref = str | int
 _UNSET = edits.UNSET
 _KNOWN_KEYS = 4096  # checked key strings remembered, per tracker
+_REFERENCE_ATTEMPTS = 5  # tries of a comment with a reference when other writes race it
 
 
 class Tracker:
@@ -703,23 +704,54 @@ class Tracker:
         actor: str,
         internal: bool = False,
         expected_version: int | None = None,
+        reference: str | None = None,
     ) -> Comment:
-        """Add a public reply, or with ``internal=True`` a note only agents see."""
+        """Add a public reply, or with ``internal=True`` a note only agents see.
+
+        ``reference`` is an external identifier of the comment (the Message-ID
+        of the mail it came from) that nothing else in the store may have: when
+        it was used before, :class:`DuplicateReference` is raised and nothing is
+        added, however many threads or processes try at once. The ticket is then
+        found with :meth:`by_reference`.
+        """
         body = edits.check_comment(body)
         if not isinstance(internal, bool):
             raise ValidationError(
                 f"internal must be true or false, got {internal!r}", field="internal"
             )
+        if reference is not None:
+            reference = check_reference(reference)
 
         def change(
             tx: Transaction, current: Ticket, actor: str, now: datetime
         ) -> tuple[Ticket, list[Event]]:
             new = evolve(current, version=current.version + 1, updated=now)
-            return new, [changes.comment_event(tx, new, body, actor, now, internal, added)]
+            event = changes.comment_event(tx, new, body, actor, now, internal, added)
+            if reference is not None:
+                event = evolve(event, data={**event.data, "reference": reference})
+                tx.add_reference(current.id, reference)
+            return new, [event]
 
         added: list[Comment] = []
-        self._write(ref, actor, expected_version, change)
-        return added[0]
+        if reference is None:
+            self._write(ref, actor, expected_version, change)
+            return added[0]
+        for attempt in range(_REFERENCE_ATTEMPTS):
+            existing = self.store.ticket_for_reference(reference)
+            if existing is not None:
+                raise self._duplicate(reference, existing.key)
+            try:
+                self._write(ref, actor, expected_version, change)
+                return added[0]
+            except DuplicateReference as exc:
+                raise self._duplicate(reference, exc.key) from exc
+            except ConflictError:
+                # Another write (perhaps the same comment from another process) moved
+                # the ticket on: look for the reference again, then try once more.
+                added.clear()
+                if expected_version is not None or attempt == _REFERENCE_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def attach(
         self,
