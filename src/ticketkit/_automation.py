@@ -175,14 +175,23 @@ class Notifications:
 
     Nobody is told about their own change. With ``addresses_only`` (the default),
     only recipients that look like e-mail addresses (with an ``@``) are sent to.
+    With ``domain`` (the host the help desk's mail comes from), every message
+    carries threading headers (``Message-ID`` naming the ticket,
+    ``In-Reply-To``, ``References``; see :func:`ticketkit.intake.outgoing_headers`)
+    so that a customer's reply leads back to the ticket.
     """
 
     channel: str = field(default="email", converter=_channel)
     send: frozenset[str] = field(default=frozenset(NOTICES), converter=frozenset)
     agents: tuple[str, ...] = field(default=(), converter=tuple)
     addresses_only: bool = True
+    domain: str | None = None
 
     def __attrs_post_init__(self) -> None:
+        if self.domain is not None:
+            from .intake import outgoing_headers
+
+            outgoing_headers("TK-1", "check", domain=self.domain)  # refuses a bad domain
         unknown = sorted(set(self.send) - set(NOTICES))
         if unknown:
             raise ValidationError(
@@ -193,12 +202,15 @@ class Notifications:
             check_name(who, "notifications.agents")
 
     def to_data(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "channel": self.channel,
             "send": sorted(self.send),
             "agents": list(self.agents),
             "addresses_only": self.addresses_only,
         }
+        if self.domain is not None:
+            data["domain"] = self.domain
+        return data
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> Notifications:

@@ -121,14 +121,24 @@ def notify(
         customer = auto.is_customer(ticket, recipient)
         context = _words(auto, ticket, customer, SOMEONE, extra)
         subject, body = auto.automation.templates.render(template, context)
+        notification_id = uuid.uuid4().hex
+        headers: dict[str, str] = {}
+        if settings.domain is not None:
+            from .intake import outgoing_headers
+
+            # A reply to this mail names its Message-ID, which names the ticket.
+            headers = outgoing_headers(
+                ticket.key, notification_id, domain=settings.domain, auto_submitted=False
+            )
         notification = Notification(
-            id=uuid.uuid4().hex,
+            id=notification_id,
             channel=settings.channel,
             template=template,
             recipients=(recipient,),
             subject=subject,
             body=body,
             ticket_key=ticket.key,
+            headers=headers,
         )
         items.append(
             OutboxItem(

@@ -120,3 +120,35 @@ class TestRulesAndPrivacy:
                 "sla_breached",
                 "sla_warning",
             ]
+
+
+class TestThreading:
+    def test_a_reply_to_the_acknowledgement_names_its_ticket(self, tmp_path: Path) -> None:
+        """With a domain, notifications carry threading headers; a customer's reply to the
+        acknowledgement parses back to the ticket even without the subject tag."""
+        from ticketkit.intake import parse_message
+
+        automation = Automation(notifications=Notifications(domain="help.example.com"))
+        with tracker_on("memory", tmp_path, automation=automation) as (tracker, _, inbox):
+            ticket = tracker.open("Printer", actor=CUSTOMER)
+            (ack,) = inbox.to(CUSTOMER)
+            assert ack.headers["Message-ID"].startswith(f"<tk.{ticket.key}.")
+            assert ack.headers["References"] == f"<tk.{ticket.key}@help.example.com>"
+            reply = (
+                f"From: {CUSTOMER}\r\nTo: help@help.example.com\r\nSubject: Re: your ticket\r\n"
+                f"Message-ID: <r1@customer.example>\r\nIn-Reply-To: {ack.headers['Message-ID']}\r\n"
+                "\r\nIt works again.\r\n"
+            ).encode()
+            parsed = parse_message(reply, our_domain="help.example.com")
+            assert parsed.ticket_key == ticket.key
+
+    def test_without_a_domain_there_are_no_threading_headers(self, tmp_path: Path) -> None:
+        with tracker_on("memory", tmp_path, automation=desk()) as (tracker, _, inbox):
+            tracker.open("Printer", actor=CUSTOMER)
+            assert "Message-ID" not in inbox.to(CUSTOMER)[0].headers
+
+    def test_a_bad_domain_is_refused(self) -> None:
+        from ticketkit import ValidationError
+
+        with pytest.raises(ValidationError, match="domain"):
+            Notifications(domain="not a host")

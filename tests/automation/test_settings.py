@@ -68,7 +68,9 @@ FULL = Automation(
     ),
     escalation=EscalationPolicy(levels=(EscalationLevel("lead", assign_to="lea"),)),
     auto_close=AutoClose(resolved_after=timedelta(days=5), business=True),
-    notifications=Notifications(channel="mail", agents=("desk@example.com",)),
+    notifications=Notifications(
+        channel="mail", agents=("desk@example.com",), domain="help.example.com"
+    ),
     templates=Templates().with_template("created", "[$key] received", "We have $title."),
     actor="helpdesk-bot",
     deliver_inline=False,
