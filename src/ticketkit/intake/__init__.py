@@ -12,20 +12,27 @@ from __future__ import annotations
 
 from ._attachments import IncomingAttachment, sanitize_filename
 from ._errors import IntakeError, MailRefused
+from ._gateway import IngestResult, MailGateway
 from ._html import html_to_text
 from ._limits import MailLimits
 from ._message import IncomingMessage, Sender, parse_message
 from ._quotes import trim_reply
+from ._sources import IngestSummary, ingest_maildir, ingest_stdin
 from ._threading import outgoing_headers, thread_subject
 
 __all__ = [
     "IncomingAttachment",
     "IncomingMessage",
+    "IngestResult",
+    "IngestSummary",
     "IntakeError",
+    "MailGateway",
     "MailLimits",
     "MailRefused",
     "Sender",
     "html_to_text",
+    "ingest_maildir",
+    "ingest_stdin",
     "outgoing_headers",
     "parse_message",
     "sanitize_filename",
