@@ -1,7 +1,8 @@
 """``python -m ticketkit``: commands that need nothing beyond the standard library.
 
 ``python -m ticketkit demo [--url URL]`` plays the help-desk demo;
-``python -m ticketkit worker [URL] --config FILE`` runs the scheduler.
+``python -m ticketkit worker [URL] --config FILE`` runs the scheduler;
+``python -m ticketkit mail ingest URL --domain D --maildir PATH`` takes in mail.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 COMMANDS = {
     "demo": "show tickets moving through the helpdesk workflow, with their history",
     "worker": "run scheduled work (SLA, rules, auto-close, notifications) in a loop",
+    "mail": "take in e-mail from stdin or a Maildir (mail ingest URL --domain D ...)",
 }
 
 USAGE = "usage: python -m ticketkit COMMAND [OPTIONS]\n\ncommands:\n" + "".join(
@@ -34,6 +36,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .worker import main as worker_main
 
         return worker_main(rest)
+    if command == "mail":
+        from .intake._sources import main as mail_main
+
+        return mail_main(rest)
     print(f"unknown command {command!r}\n\n{USAGE}", end="", file=sys.stderr)
     return 2
 

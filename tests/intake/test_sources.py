@@ -142,3 +142,23 @@ class TestCommandLine:
         with pytest.raises(SystemExit) as exit_:
             main(["ingest", "memory://", "--domain", OUR_DOMAIN])
         assert exit_.value.code == 2
+
+
+def test_python_m_ticketkit_mail_ingest(tmp_path: Path) -> None:
+    """`python -m ticketkit mail ingest ... --stdin` takes a piped message in."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    message = (
+        b"From: ann@example.com\r\nTo: help@help.example.com\r\nSubject: Disk full\r\n"
+        b"Message-ID: <pipe1@example.com>\r\n\r\nThe disk is full.\r\n"
+    )
+    command = [sys.executable, "-m", "ticketkit", "mail", "ingest", url, "--domain",
+               "help.example.com", "--stdin"]  # fmt: skip
+    done = subprocess.run(command, input=message, capture_output=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    from ticketkit import Tracker
+
+    with Tracker.from_url(url) as tracker:
+        assert [t.title for t in tracker.query().items] == ["Disk full"]
