@@ -189,9 +189,9 @@ class Notifications:
 
     def __attrs_post_init__(self) -> None:
         if self.domain is not None:
-            from .intake import outgoing_headers
+            from .intake._threading import check_domain
 
-            outgoing_headers("TK-1", "check", domain=self.domain)  # refuses a bad domain
+            check_domain(self.domain, "notifications domain")
         unknown = sorted(set(self.send) - set(NOTICES))
         if unknown:
             raise ValidationError(

@@ -29,7 +29,7 @@ from ._headers import (
 from ._html import convert_html
 from ._limits import MailLimits
 from ._quotes import trim_reply
-from ._threading import message_id_key
+from ._threading import check_domain, message_id_key
 
 __all__ = ["IncomingMessage", "Sender", "parse_message"]
 
@@ -41,7 +41,6 @@ _BOUNDARY = re.compile(
     rb"boundary\s*=\s*(?:\"([^\"\r\n]{1,200})\"|([^\s;\"]{1,200}))", re.IGNORECASE
 )
 _DASH_LINE = re.compile(rb"(?:^|[\r\n])--([^\r\n]*)")
-_DOMAIN = re.compile(r"^[A-Za-z0-9.-]{1,253}$")
 _MAX_REFERENCES = 50
 _TEXT_TYPES = frozenset({"text/plain", "text/html"})
 
@@ -157,13 +156,8 @@ def parse_message(
         )
     if not isinstance(limits, MailLimits):
         raise IntakeError(f"limits must be a MailLimits, got {type(limits).__name__}")
-    if our_domain is not None and (
-        not isinstance(our_domain, str) or not _DOMAIN.match(our_domain)
-    ):
-        raise IntakeError(
-            f"our_domain {our_domain!r} is not a domain; pass the domain of the Message-IDs"
-            " you send, like 'help.example.com'"
-        )
+    if our_domain is not None:
+        our_domain = check_domain(our_domain, "our_domain")
     data = bytes(raw)
     _check_raw(data, limits)
     try:

@@ -7,7 +7,7 @@ import re
 from .._config import KEY_PATTERN
 from ._errors import IntakeError
 
-__all__ = ["message_id_key", "outgoing_headers", "thread_subject"]
+__all__ = ["check_domain", "message_id_key", "outgoing_headers", "thread_subject"]
 
 _ID_PART = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,200}$")
 _DOMAIN = re.compile(
@@ -37,6 +37,20 @@ def _normalise_id(value: object) -> str:
     return f"<{match.group(1)}>"
 
 
+def check_domain(domain: object, what: str = "domain") -> str:
+    """``domain`` if it is a host name such as ``help.example.com``; else ``IntakeError``.
+
+    The domain of the Message-IDs ticketkit sends, which the same check accepts
+    when a reply names them.
+    """
+    if not isinstance(domain, str) or not _DOMAIN.match(domain):
+        raise IntakeError(
+            f"{what} {domain!r} is not a host name; pass the domain the mail is sent from,"
+            " like 'help.example.com'"
+        )
+    return domain
+
+
 def outgoing_headers(
     ticket_key: str,
     notification_id: str,
@@ -63,11 +77,7 @@ def outgoing_headers(
             f"notification id {notification_id!r} cannot go into a Message-ID; use letters,"
             " digits and . _ - only (no '@', spaces, angle brackets or line breaks)"
         )
-    if not isinstance(domain, str) or not _DOMAIN.match(domain):
-        raise IntakeError(
-            f"domain {domain!r} is not a host name; pass the domain the mail is sent from,"
-            " like 'help.example.com'"
-        )
+    domain = check_domain(domain)
     if not isinstance(references, tuple | list):
         raise IntakeError(
             f"references must be a tuple of Message-IDs, got {type(references).__name__}"
