@@ -264,8 +264,13 @@ def _table(tickets: Sequence[Ticket], out: TextIO) -> None:
         )
         for t in tickets
     ]
-    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
-    for row in (header, *rows):
+    _print_rows([header, *rows], out)
+
+
+def _print_rows(rows: Sequence[Sequence[str]], out: TextIO) -> None:
+    """Rows as left-aligned columns, two spaces apart, indented by two."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
         cells = "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))
         print(f"  {cells}".rstrip(), file=out)
 
@@ -287,10 +292,7 @@ def _sla_table(tracker: Tracker, tickets: Sequence[Ticket], out: TextIO) -> None
             limit = int(target.within.total_seconds() // 60)
             cells.append(f"{target.state.value} ({used} of {limit} min)")
         rows.append((ticket.key, str(ticket.priority), *cells))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    for row in rows:
-        line = "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))
-        print(f"  {line}".rstrip(), file=out)
+    _print_rows(rows, out)
 
 
 def _history(tracker: Tracker, ticket: Ticket, out: TextIO) -> None:
