@@ -138,10 +138,10 @@ def worker_command() -> click.Command:
         """Run scheduled work (SLA, rules, auto-close, notifications) in a loop."""
         from .worker import main as worker_main
 
-        url = (ctx.parent.params.get("url") if ctx.parent else None) or None
+        url = ctx.parent.params.get("url") if ctx.parent else None
         given = list(args)
-        if url and not any(not a.startswith("-") for a in given[:1]):
-            given.insert(0, url)
+        if url and (not given or given[0].startswith("-")):
+            given.insert(0, url)  # the group's --url (or its variable) names the database
         ctx.exit(worker_main(given))
 
     return worker

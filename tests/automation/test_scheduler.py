@@ -129,3 +129,26 @@ class TestWorker:
         )
         assert done.returncode == 2
         assert "surprise" in done.stderr
+
+
+class TestClickCommand:
+    """`ticketkit worker` under the click command: the URL as an argument, or the group's --url."""
+
+    @pytest.mark.parametrize("where", ["argument", "group option"])
+    def test_runs_once(self, where: str, tmp_path: Path) -> None:
+        from click.testing import CliRunner
+
+        from ticketkit import cli
+
+        url = f"sqlite:///{tmp_path / 'desk.db'}"
+        with Tracker.from_url(url, clock=FrozenClock(MONDAY)) as tracker:
+            tracker.open("old", actor="c@example.com")
+        config = tmp_path / "desk.toml"
+        config.write_text(
+            '[[automation.sla.targets]]\nkind = "resolution"\nwithin = "2h"\n', encoding="utf-8"
+        )
+        rest = ["--config", str(config), "--once"]
+        args = ["worker", url, *rest] if where == "argument" else ["--url", url, "worker", *rest]
+        result = CliRunner().invoke(cli.build_cli(), args)
+        assert result.exit_code == 0, result.output
+        assert "RunReport(" in result.output
