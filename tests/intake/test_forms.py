@@ -44,16 +44,6 @@ def make_tracker(clock: FrozenClock, url: str | None = None) -> Tracker:
     return Tracker.from_url(url, **settings_) if url else Tracker.in_memory(**settings_)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock(MONDAY)
-
-
 @pytest.fixture
 def tracker(backend: str, clock: FrozenClock, tmp_path: Path) -> Iterator[Tracker]:
     if backend == "memory":

@@ -61,16 +61,6 @@ def mail(
     return (text + body + "\n").encode()
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock(MONDAY)
-
-
 @pytest.fixture
 def tracker(backend: str, clock: FrozenClock, tmp_path: Path) -> Iterator[Tracker]:
     if backend == "memory":
