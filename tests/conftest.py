@@ -12,6 +12,7 @@ pytest.register_assert_rewrite(
     "ticketkit._testing_tenants",
     "ticketkit._testing_personal",
     "ticketkit._testing_automation",
+    "ticketkit._testing_kb",
     "ticketkit._testing_support",
 )
 

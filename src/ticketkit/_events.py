@@ -48,6 +48,10 @@ class EventType(enum.StrEnum):
     RULE_APPLIED = "rule_applied"
     #: The customer was reminded that the ticket waits for them (data: reminder).
     REMINDED = "reminded"
+    #: A knowledge-base article was recorded as the ticket's solution (data: article_id, article).
+    SOLUTION_LINKED = "solution_linked"
+    #: A knowledge-base article is no longer the ticket's solution (data: article_id, article).
+    SOLUTION_UNLINKED = "solution_unlinked"
 
 
 #: Events that record that something happened to a ticket without changing it:
@@ -59,6 +63,8 @@ NOTICE_TYPES = frozenset(
         EventType.ESCALATED,
         EventType.RULE_APPLIED,
         EventType.REMINDED,
+        EventType.SOLUTION_LINKED,
+        EventType.SOLUTION_UNLINKED,
     }
 )
 

@@ -20,7 +20,7 @@ pytest rewrites ``assert`` statements only in test modules; for its detailed
 failure messages in this suite too, call
 ``pytest.register_assert_rewrite("ticketkit.testing", "ticketkit._testing_tenants",
 "ticketkit._testing_personal", "ticketkit._testing_automation",
-"ticketkit._testing_support")`` in your ``conftest.py``
+"ticketkit._testing_kb", "ticketkit._testing_support")`` in your ``conftest.py``
 before anything imports this module.
 """
 
@@ -53,6 +53,7 @@ from ._model import Attachment, Comment, Link, LinkKind, Ticket
 from ._priority import Impact, Priority, Urgency
 from ._query import Query
 from ._testing_automation import AutomationContract
+from ._testing_kb import KnowledgeBaseContract
 from ._testing_personal import PersonalDataContract
 from ._testing_support import Boom as _Boom
 from ._testing_support import draft
@@ -351,7 +352,9 @@ def _walk(tracker: Tracker, limit: int, **query: Any) -> list[list[str]]:
         assert len(pages) <= 50, "pagination does not end"
 
 
-class StoreContract(TenantContract, PersonalDataContract, AutomationContract):
+class StoreContract(
+    TenantContract, PersonalDataContract, AutomationContract, KnowledgeBaseContract
+):
     """The behaviour every store must show. Subclass it and implement :meth:`make_store`.
 
     The tests of tenant scoping, redaction support and the access log come

@@ -47,10 +47,18 @@ __all__ = [
 
 #: What a customer sees instead of another person's name.
 SOMEONE = "someone"
-#: How the help desk works on a ticket (its SLA clocks, escalations, rules) is
-#: for staff; a customer sees what changed, not why.
+#: How the help desk works on a ticket (its SLA clocks, escalations, rules, the
+#: knowledge-base articles it links, drafts among them) is for staff; a customer
+#: sees what changed, not why.
 _STAFF_ONLY = frozenset(
-    {EventType.SLA_WARNING, EventType.SLA_BREACHED, EventType.ESCALATED, EventType.RULE_APPLIED}
+    {
+        EventType.SLA_WARNING,
+        EventType.SLA_BREACHED,
+        EventType.ESCALATED,
+        EventType.RULE_APPLIED,
+        EventType.SOLUTION_LINKED,
+        EventType.SOLUTION_UNLINKED,
+    }
 )
 
 #: Who may be named to customers: names, a predicate, or ``None`` (names without ``@``).

@@ -22,6 +22,7 @@ from .._automation_records import OutboxItem
 from .._events import Event
 from .._model import Attachment, Comment, Ticket
 from .._query import Page, Query
+from ..kb._article import Article, ArticleRevision, ArticleStatus, Solution
 
 __all__ = ["Store", "Transaction"]
 
@@ -114,6 +115,52 @@ class Transaction(Protocol):
         replaced, exactly (case counts), the result cut to the length each keeps
         (see :func:`ticketkit._access_log.renamed_denial`). Other tenants'
         denials are left alone.
+        """
+        ...
+
+    # -- the knowledge base: articles, their versions, solutions ----------------------
+
+    def create_article(self, draft: Article, *, note: str | None = None) -> Article:
+        """Store a new article (``id=0``, ``version=1``); return it with its ``id``.
+
+        Its first :class:`~ticketkit.kb.ArticleRevision` (by ``draft.author`` at
+        ``draft.created``, with ``note``) is stored with it.
+        """
+        ...
+
+    def get_article(self, article_id: int, *, tenant: str | None = None) -> Article | None:
+        """The article with this id, as this transaction sees it."""
+        ...
+
+    def update_article(
+        self, article: Article, expected_version: int, *, note: str | None = None
+    ) -> None:
+        """Replace the stored article, if it is still at ``expected_version``.
+
+        ``article.version`` is ``expected_version + 1``; the new version's
+        revision (by ``article.updated_by`` at ``article.updated``, with ``note``)
+        is stored with it. Raises :class:`~ticketkit.ConflictError` and changes
+        nothing otherwise; :class:`~ticketkit.NotFound` if there is no such article.
+        """
+        ...
+
+    def add_solution(self, solution: Solution) -> bool:
+        """Record that the article solves the ticket; ``False`` (and no change) if it was.
+
+        The ticket and the article exist and are of ``solution.tenant`` (the
+        caller checked).
+        """
+        ...
+
+    def remove_solution(self, ticket_id: int, article_id: int) -> bool:
+        """Forget that the article solves the ticket; ``False`` if it was not recorded."""
+        ...
+
+    def rename_in_articles(self, person: str, alias: str, *, tenant: str) -> None:
+        """For erasure: replace ``person`` by ``alias`` where ``tenant``'s articles name them.
+
+        In the ``author`` and ``updated_by`` of articles, the ``author`` of every
+        revision and the ``linked_by`` of solutions; exact matches only (case counts).
         """
         ...
 
@@ -290,6 +337,64 @@ class Store(Protocol):
         """For each of ``assignees``, how many of its tickets (of ``tenant``) are in ``statuses``.
 
         Every assignee given is a key, with 0 when it has none.
+        """
+        ...
+
+    # -- the knowledge base ---------------------------------------------------------
+
+    def get_article(self, article_id: int, *, tenant: str | None = None) -> Article | None: ...
+
+    def article_revisions(
+        self, article_id: int, *, tenant: str | None = None
+    ) -> list[ArticleRevision]:
+        """Every version of the article, oldest first (empty for an unknown article)."""
+        ...
+
+    def articles(
+        self,
+        *,
+        tenant: str | None = None,
+        statuses: Sequence[ArticleStatus] | None = None,
+        tag: str | None = None,
+        after: int = 0,
+        limit: int = 100,
+    ) -> list[Article]:
+        """Articles in id order, those with an id above ``after``, at most ``limit`` (1 to 1,000).
+
+        Only those in ``statuses`` (``None``: all) and, with ``tag`` (already
+        lower-case), those that have it.
+        """
+        ...
+
+    def search_articles(
+        self,
+        text: str,
+        *,
+        limit: int,
+        tenant: str | None = None,
+        statuses: Sequence[ArticleStatus] | None = None,
+    ) -> list[tuple[Article, float]]:
+        """The articles whose text best matches ``text``, with their scores, best first.
+
+        The same words and rules as :meth:`search`: whole words, case-insensitive,
+        nothing read as query syntax; an article matches when its title, body or
+        tags hold any of the words, and one with them in its title ranks above one
+        that mentions them once in its body. Ties go to the lower id. Only articles
+        in ``statuses`` (``None``: all) compete for the ``limit`` places.
+        """
+        ...
+
+    def solutions(
+        self,
+        *,
+        ticket_ids: Sequence[int] | None = None,
+        article_id: int | None = None,
+        tenant: str | None = None,
+    ) -> list[Solution]:
+        """The recorded solutions of these tickets and/or of this article, oldest first.
+
+        Ordered by ``linked_at``, then ticket id, then article id. Give at least
+        one of ``ticket_ids`` and ``article_id``; both: only links that match both.
         """
         ...
 

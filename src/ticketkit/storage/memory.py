@@ -24,6 +24,7 @@ from ._memory_automation import (
     MemoryAutomationReads,
     MemoryAutomationTransaction,
 )
+from ._memory_kb import KBState, MemoryKBReads, MemoryKBTransaction
 
 __all__ = ["MemoryStore"]
 
@@ -161,9 +162,10 @@ class _State:
         }
         self.search = _SearchIndex()
         self.automation = AutomationState()
+        self.kb = KBState()
 
 
-class _MemoryTransaction(MemoryAutomationTransaction):
+class _MemoryTransaction(MemoryAutomationTransaction, MemoryKBTransaction):
     """Stages writes; :meth:`_apply` makes them visible all at once."""
 
     def __init__(self, state: _State) -> None:
@@ -182,6 +184,7 @@ class _MemoryTransaction(MemoryAutomationTransaction):
         self._renames: list[tuple[str, str, str]] = []  # (person, alias, tenant) in denials
         self._last_ids = dict(state.last_ids)
         self._start_automation(state.automation)
+        self._start_kb(state.kb)
 
     def _next_id(self, kind: str) -> int:
         self._last_ids[kind] += 1
@@ -327,6 +330,7 @@ class _MemoryTransaction(MemoryAutomationTransaction):
     def _apply(self) -> None:
         state = self._state
         self._apply_automation()
+        self._apply_kb()
         state.tickets.update(self._tickets)
         for ticket in self._tickets.values():
             state.search.put_ticket(ticket)
@@ -359,7 +363,7 @@ class _MemoryTransaction(MemoryAutomationTransaction):
         state.last_ids = self._last_ids
 
 
-class MemoryStore(MemoryAutomationReads):
+class MemoryStore(MemoryAutomationReads, MemoryKBReads):
     """Keeps everything in process memory; thread-safe; lost when the process ends.
 
     Transactions are serialised by a lock and staged, so a failure inside one
@@ -379,6 +383,9 @@ class MemoryStore(MemoryAutomationReads):
 
     def _automation_state(self) -> AutomationState:
         return self._state.automation
+
+    def _kb_state(self) -> KBState:
+        return self._state.kb
 
     def _tickets(self) -> dict[int, Ticket]:
         return self._state.tickets

@@ -1,0 +1,217 @@
+"""Suggestions for a ticket: the knowledge-base articles and the past tickets most like it.
+
+Both lists come from the store's full-text engine (SQLite's FTS5 BM25,
+PostgreSQL's ``ts_rank``, InnoDB's ``FULLTEXT`` relevance; the memory store's
+BM25), queried with the distinctive words of the ticket's title and
+description. Two signals are then combined for articles:
+
+- how well the article's own text matches (its score divided by the best
+  article's, so the best text match has 1.0), and
+- whether the tickets most like this one were solved by it: each similar
+  ticket adds :data:`SOLVED_WEIGHT` times its similarity to the articles
+  recorded as its solution (see :meth:`KnowledgeBase.link`).
+
+A similar ticket's ``score`` is its text score divided by the ticket's own
+score against its own words, so a copy of the ticket scores 1.0. An open
+similar ticket at :data:`DUPLICATE_SCORE` or more is flagged
+``likely_duplicate``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import attrs
+
+from .._errors import ValidationError
+from .._model import Ticket
+from .._query import Query
+from .._search import MAX_LIMIT, MAX_TEXT, terms
+from .._workflow import Category
+from ._article import Article, ArticleStatus
+from ._text_features import STOP_WORDS
+
+if TYPE_CHECKING:
+    from .._tracker import Tracker
+
+__all__ = [
+    "DUPLICATE_SCORE",
+    "MAX_QUERY_WORDS",
+    "SOLVED_WEIGHT",
+    "ArticleSuggestion",
+    "Suggestions",
+    "TicketSuggestion",
+    "query_text",
+    "suggest",
+]
+
+#: The most words of a ticket a suggestion searches for (title words first).
+MAX_QUERY_WORDS = 48
+#: How much a similar ticket's similarity adds to the article that solved it.
+SOLVED_WEIGHT = 0.5
+#: The similarity from which an open similar ticket is flagged as a likely duplicate.
+DUPLICATE_SCORE = 0.5
+#: How many similar tickets lend their solutions to the articles' ranking.
+_NEIGHBOURS = 10
+_DONE = (Category.RESOLVED, Category.CLOSED)
+
+
+@attrs.frozen
+class ArticleSuggestion:
+    """A published article that may solve the ticket.
+
+    ``score`` compares within one :class:`Suggestions`; ``solved`` holds the keys
+    of the similar tickets this article was recorded to solve.
+    """
+
+    article: Article
+    score: float
+    solved: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class TicketSuggestion:
+    """A ticket like this one: ``score`` is 1.0 for a copy of the ticket's text."""
+
+    ticket: Ticket
+    score: float
+    likely_duplicate: bool = False
+
+
+@attrs.frozen
+class Suggestions:
+    """What :meth:`Tracker.suggest` found for one ticket (or text), best first."""
+
+    articles: tuple[ArticleSuggestion, ...] = ()
+    tickets: tuple[TicketSuggestion, ...] = ()
+
+
+def query_text(title: str, description: str = "") -> str:
+    """The words a suggestion searches for: distinctive, distinct, title words first.
+
+    Stop words, one-letter words and repeats are dropped; at most
+    :data:`MAX_QUERY_WORDS` words and :data:`~ticketkit._search.MAX_TEXT` characters.
+    """
+    chosen: list[str] = []
+    seen: set[str] = set()
+    length = 0
+    for text in (title, description[: MAX_TEXT * 20]):
+        for word in terms(text):
+            if len(word) < 2 or word in STOP_WORDS or word in seen:
+                continue
+            if len(chosen) == MAX_QUERY_WORDS or length + len(word) + 1 > MAX_TEXT:
+                return " ".join(chosen)
+            seen.add(word)
+            chosen.append(word)
+            length += len(word) + 1
+    return " ".join(chosen)
+
+
+def _count(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_LIMIT:
+        raise ValidationError(
+            f"{what} must be a whole number from 0 to {MAX_LIMIT}, got {value!r:.60}", field=what
+        )
+    return value
+
+
+def suggest(
+    tracker: Tracker,
+    *,
+    title: str,
+    description: str = "",
+    ticket: Ticket | None = None,
+    tenant: str | None = None,
+    articles: int = 3,
+    tickets: int = 5,
+    where: Query | None = None,
+    visible: Callable[[Ticket], bool] | None = None,
+) -> Suggestions:
+    """Rank published articles and similar tickets for ``ticket`` or for a text.
+
+    ``ticket`` (if given) is left out of the similar tickets, as are the tickets
+    merged into it or it into; ``where`` (a checked query) and ``visible`` keep
+    the similar tickets to those a principal may see (and to those whose
+    solutions may lift an article). ``articles`` and ``tickets`` say how many
+    of each to return; similar tickets are searched for even with ``tickets=0``,
+    for the articles that solved them.
+    """
+    want_articles = _count(articles, "articles")
+    want_tickets = _count(tickets, "tickets")
+    text = query_text(title, description)
+    if not text or (want_articles == 0 and want_tickets == 0):
+        return Suggestions()
+    similar = _similar(tracker, text, ticket, tenant, want_tickets, where, visible)
+    ranked = _articles(tracker, text, tenant, want_articles, similar) if want_articles else ()
+    return Suggestions(articles=ranked, tickets=tuple(similar[:want_tickets]))
+
+
+def _similar(
+    tracker: Tracker,
+    text: str,
+    ticket: Ticket | None,
+    tenant: str | None,
+    wanted: int,
+    where: Query | None,
+    visible: Callable[[Ticket], bool] | None,
+) -> list[TicketSuggestion]:
+    limit = min(MAX_LIMIT, max(wanted, _NEIGHBOURS) + 5)
+    found = tracker.store.search(text, limit=limit, tenant=tenant, where=where)
+    own: float | None = None
+    others: list[tuple[Ticket, float]] = []
+    for hit, score in found:
+        if ticket is not None and hit.id == ticket.id:
+            own = score
+        elif _unmerged(hit, ticket) and (visible is None or visible(hit)):
+            others.append((hit, score))
+    if not others:
+        return []
+    scale = own if own is not None and own > 0 else max(s for _, s in others)
+    workflow = tracker.workflow
+    similar = []
+    for hit, score in others:
+        similarity = min(1.0, score / scale) if scale > 0 else 0.0
+        open_ = workflow.category(hit.status) not in _DONE and hit.merged_into is None
+        duplicate = ticket is not None and open_ and similarity >= DUPLICATE_SCORE
+        similar.append(TicketSuggestion(hit, round(similarity, 6), duplicate))
+    return similar
+
+
+def _unmerged(hit: Ticket, ticket: Ticket | None) -> bool:
+    """True unless one of the two was merged into the other."""
+    return ticket is None or (hit.merged_into != ticket.key and ticket.merged_into != hit.key)
+
+
+def _articles(
+    tracker: Tracker,
+    text: str,
+    tenant: str | None,
+    wanted: int,
+    similar: Sequence[TicketSuggestion],
+) -> tuple[ArticleSuggestion, ...]:
+    store = tracker.store
+    published = (ArticleStatus.PUBLISHED,)
+    found = store.search_articles(
+        text, limit=min(MAX_LIMIT, max(3 * wanted, 10)), tenant=tenant, statuses=published
+    )
+    best = max((s for _, s in found), default=0.0)
+    scores = {a.id: (s / best if best > 0 else 0.0) for a, s in found}
+    articles = {a.id: a for a, _ in found}
+    solved: dict[int, list[str]] = {}
+    neighbours = {s.ticket.id: s for s in similar[:_NEIGHBOURS]}
+    if neighbours:
+        for solution in store.solutions(ticket_ids=sorted(neighbours), tenant=tenant):
+            article = articles.get(solution.article_id) or store.get_article(
+                solution.article_id, tenant=tenant
+            )
+            if article is None or article.status is not ArticleStatus.PUBLISHED:
+                continue
+            articles[article.id] = article
+            neighbour = neighbours[solution.ticket_id]
+            scores[article.id] = scores.get(article.id, 0.0) + SOLVED_WEIGHT * neighbour.score
+            solved.setdefault(article.id, []).append(solution.ticket_key)
+    order = sorted(scores, key=lambda i: (-scores[i], i))[:wanted]
+    return tuple(
+        ArticleSuggestion(articles[i], round(scores[i], 6), tuple(solved.get(i, ()))) for i in order
+    )
