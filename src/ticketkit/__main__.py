@@ -2,7 +2,8 @@
 
 ``python -m ticketkit demo [--url URL]`` plays the help-desk demo;
 ``python -m ticketkit worker [URL] --config FILE`` runs the scheduler;
-``python -m ticketkit mail ingest URL --domain D --maildir PATH`` takes in mail.
+``python -m ticketkit mail ingest URL --domain D --maildir PATH`` (or ``--stdin``, or
+``--imap HOST --imap-user USER``) takes in mail.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 COMMANDS = {
     "demo": "show tickets moving through the helpdesk workflow, with their history",
     "worker": "run scheduled work (SLA, rules, auto-close, notifications) in a loop",
-    "mail": "take in e-mail from stdin or a Maildir (mail ingest URL --domain D ...)",
+    "mail": "take in e-mail from stdin, a Maildir or IMAP (mail ingest URL --domain D ...)",
 }
 
 USAGE = "usage: python -m ticketkit COMMAND [OPTIONS]\n\ncommands:\n" + "".join(

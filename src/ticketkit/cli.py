@@ -5,7 +5,8 @@ command runs. Each command group is built by a function in :data:`GROUPS`
 (``ticketkit db …`` by :func:`db_group`); a new group is one more such function,
 here or in a sibling module. Results go to stdout, messages to stderr. Exit
 codes: 0 on success, 1 when ticketkit refuses (the message, no traceback),
-2 on a usage error.
+2 on a usage error; ``ticketkit mail`` also exits 75 (try again later) when
+the database or the IMAP server cannot be reached.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     import click
     from sqlalchemy import Engine
 
-__all__ = ["DEFAULT_URL", "GROUPS", "build_cli", "db_group", "main"]
+__all__ = ["DEFAULT_URL", "GROUPS", "build_cli", "db_group", "mail_command", "main"]
 
 DEFAULT_URL = "sqlite:///tickets.db"
 URL_ENV = "TICKETKIT_URL"
@@ -147,8 +148,36 @@ def worker_command() -> click.Command:
     return worker
 
 
+def mail_command() -> click.Command:
+    """``ticketkit mail ingest``: the mail gateway's sources, as ``python -m ticketkit mail``.
+
+    The arguments go to :func:`ticketkit.intake._sources.main` as they are, so
+    both commands take the same options and exit with the same codes: 0
+    whatever the messages' outcomes, 75 when the database or the IMAP server
+    cannot be reached, 2 when the command or its settings are wrong.
+    """
+    import click
+
+    @click.command(
+        "mail", context_settings={"ignore_unknown_options": True, "help_option_names": []}
+    )
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    @click.pass_context
+    def mail(ctx: click.Context, args: tuple[str, ...]) -> None:
+        """Take in e-mail from stdin, a Maildir or IMAP: mail ingest --help."""
+        from .intake._sources import main as mail_main
+
+        url = ctx.parent.params.get("url") if ctx.parent else None
+        given = list(args)
+        if url and given[:1] == ["ingest"]:
+            given[1:1] = ["--url", url]  # a URL given after "ingest" still wins
+        ctx.exit(mail_main(given))
+
+    return mail
+
+
 #: Builders of the command groups under ``ticketkit``, in the order ``--help`` lists them.
-GROUPS: list[Callable[[], click.Command]] = [db_group, worker_command]
+GROUPS: list[Callable[[], click.Command]] = [db_group, mail_command, worker_command]
 
 
 def build_cli() -> click.Group:
