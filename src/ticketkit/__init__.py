@@ -46,7 +46,7 @@ if TYPE_CHECKING:
         TransitionInputs,
         WithinDays,
     )
-    from ._model import Attachment, Comment, Link, LinkKind, Ticket
+    from ._model import Attachment, Comment, Link, LinkKind, NewAttachment, Ticket
     from ._priority import DEFAULT_MATRIX, Impact, Priority, PriorityMatrix, Urgency
     from ._query import Condition, Op, Page, Query
     from ._search import SearchHit
@@ -82,6 +82,7 @@ _LAZY = {
     "Impact": "_priority",
     "Link": "_model",
     "LinkKind": "_model",
+    "NewAttachment": "_model",
     "Op": "_query",
     "Page": "_query",
     "Priority": "_priority",
@@ -163,6 +164,7 @@ __all__ = [
     "InvalidWorkflow",
     "Link",
     "LinkKind",
+    "NewAttachment",
     "NotFound",
     "Notifications",
     "Op",

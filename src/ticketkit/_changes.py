@@ -1,11 +1,15 @@
-"""Changes the tracker and its automation both make: a workflow step, a comment.
+"""Changes the tracker and its automation both make: a workflow step, a comment, files.
 
 Each takes the ticket as loaded in a transaction and returns what to store;
-the caller stores it in the same transaction.
+the caller stores it in the same transaction. Everything one write adds is
+recorded at the ticket's one new version, so a comment with files, or an
+action with a comment, is one change in the history.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from datetime import datetime
 
 from . import _edits as edits
@@ -14,10 +18,10 @@ from ._errors import TransitionNotAllowed, ValidationError
 from ._events import Event, EventType
 from ._guards import TransitionInputs
 from ._history import diff_events
-from ._model import Comment, Ticket
+from ._model import Attachment, Comment, NewAttachment, Ticket
 from .storage import Transaction
 
-__all__ = ["comment_event", "transition"]
+__all__ = ["attachment_events", "comment_event", "transition"]
 
 
 def transition(
@@ -84,8 +88,14 @@ def comment_event(
     now: datetime,
     internal: bool,
     added: list[Comment] | None = None,
+    *,
+    reference: str | None = None,
 ) -> Event:
-    """Store a comment on ``ticket`` (already at its new version) and return its event."""
+    """Store a comment on ``ticket`` (already at its new version) and return its event.
+
+    ``reference`` (checked by the caller) is claimed for the ticket in the same
+    transaction and kept in the event; :class:`DuplicateReference` if it is taken.
+    """
     stored = tx.add_comment(
         Comment(
             id=0,
@@ -99,6 +109,10 @@ def comment_event(
     )
     if added is not None:
         added.append(stored)
+    data: dict[str, object] = {"comment_id": stored.id, "internal": stored.internal}
+    if reference is not None:
+        tx.add_reference(ticket.id, reference)
+        data["reference"] = reference
     return Event(
         ticket_id=ticket.id,
         ticket_key=ticket.key,
@@ -106,5 +120,54 @@ def comment_event(
         type=EventType.COMMENTED,
         actor=actor,
         at=now,
-        data={"comment_id": stored.id, "internal": stored.internal},
+        data=data,
     )
+
+
+def attachment_events(
+    tx: Transaction,
+    ticket: Ticket,
+    files: Sequence[NewAttachment],
+    actor: str,
+    now: datetime,
+    added: list[Attachment] | None = None,
+) -> list[Event]:
+    """Store checked ``files`` on ``ticket`` (at its new version); one event per file."""
+    events: list[Event] = []
+    for file in files:
+        digest = hashlib.sha256(file.content).hexdigest()
+        media = file.media_type or "application/octet-stream"
+        meta = tx.add_attachment(
+            Attachment(
+                id=0,
+                ticket_id=ticket.id,
+                ticket_key=ticket.key,
+                filename=file.filename,
+                media_type=media,
+                size=len(file.content),
+                sha256=digest,
+                uploaded_by=actor,
+                created=now,
+            ),
+            file.content,
+        )
+        if added is not None:
+            added.append(meta)
+        events.append(
+            Event(
+                ticket_id=ticket.id,
+                ticket_key=ticket.key,
+                version=ticket.version,
+                type=EventType.ATTACHMENT_ADDED,
+                actor=actor,
+                at=now,
+                data={
+                    "attachment_id": meta.id,
+                    "filename": file.filename,
+                    "media_type": media,
+                    "size": len(file.content),
+                    "sha256": digest,
+                },
+            )
+        )
+    return events

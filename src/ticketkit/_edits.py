@@ -18,7 +18,7 @@ from attrs import evolve
 from ._config import TrackerConfig
 from ._errors import ValidationError
 from ._fields import validate_field_values
-from ._model import Link, LinkKind, Ticket, normalise_tags
+from ._model import Link, LinkKind, NewAttachment, Ticket, normalise_tags
 from ._priority import Impact, Priority, Urgency
 from ._text import check_body, check_name, check_title
 from ._workflow import Category, TransitionPlan
@@ -27,6 +27,8 @@ __all__ = [
     "UNSET",
     "Unset",
     "after_transition",
+    "check_attachment",
+    "check_attachments",
     "check_comment",
     "check_filename",
     "check_media_type",
@@ -261,3 +263,59 @@ def check_media_type(media_type: object, filename: str) -> str:
 
 def check_comment(body: object) -> str:
     return check_body(body, "comment", allow_empty=False)
+
+
+def check_attachment(
+    filename: object, content: object, media_type: object, max_size: int
+) -> NewAttachment:
+    """One file, checked as :meth:`Tracker.attach` checks it: name, type, bytes, size.
+
+    Returns it with a plain name, a media type (guessed from the name when not
+    given) and ``bytes`` content.
+    """
+    name = check_filename(filename)
+    try:
+        media = check_media_type(media_type, name)
+    except ValidationError as exc:
+        raise ValidationError(f"attachment {name!r}: {exc}", field=exc.field) from None
+    if not isinstance(content, bytes | bytearray | memoryview):
+        raise ValidationError(
+            f"attachment content must be bytes, got {type(content).__name__} for {name!r}",
+            field="content",
+        )
+    data = bytes(content)
+    if len(data) > max_size:
+        raise ValidationError(
+            f"attachment {name!r} is {len(data)} bytes; the limit is {max_size}",
+            field="content",
+        )
+    return NewAttachment(name, data, media)
+
+
+def check_attachments(files: object, max_size: int) -> tuple[NewAttachment, ...]:
+    """Files given as ``attachments=``: a list of :class:`NewAttachment`, each checked.
+
+    The first bad one raises :class:`ValidationError` naming it; nothing is
+    written until every file has passed.
+    """
+    if isinstance(files, NewAttachment):
+        raise ValidationError(
+            f"attachments must be a list of NewAttachment, got the single {files!r}; "
+            "pass [NewAttachment(...)]",
+            field="attachments",
+        )
+    if isinstance(files, str | bytes | bytearray | Mapping) or not isinstance(files, Iterable):
+        shown = type(files).__name__
+        raise ValidationError(
+            f"attachments must be a list of NewAttachment, got {shown}", field="attachments"
+        )
+    checked: list[NewAttachment] = []
+    for position, item in enumerate(files, 1):
+        if not isinstance(item, NewAttachment):
+            raise ValidationError(
+                f"attachment {position} must be a NewAttachment(filename, content), "
+                f"got {type(item).__name__}",
+                field="attachments",
+            )
+        checked.append(check_attachment(item.filename, item.content, item.media_type, max_size))
+    return tuple(checked)

@@ -20,6 +20,7 @@ __all__ = [
     "Comment",
     "Link",
     "LinkKind",
+    "NewAttachment",
     "Ticket",
     "check_tag",
     "normalise_tags",
@@ -166,3 +167,26 @@ class Attachment:
     sha256: str
     uploaded_by: str
     created: datetime
+
+
+def _size(content: object) -> str:
+    try:
+        return f"<{len(content)} bytes>"  # type: ignore[arg-type]
+    except TypeError:
+        return f"<{type(content).__name__}>"
+
+
+@frozen
+class NewAttachment:
+    """A file to store along with a new ticket, a comment or a workflow action.
+
+    ``Tracker.open(..., attachments=[NewAttachment("log.txt", data)])`` keeps the
+    ticket (or comment) and every file together or not at all. ``media_type``
+    ``None`` guesses the type from the file name. The tracker checks each file
+    as :meth:`~ticketkit.Tracker.attach` does, before anything is written.
+    """
+
+    filename: str
+    #: Shown by its size only: the bytes may be megabytes.
+    content: bytes = field(repr=_size)
+    media_type: str | None = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -27,7 +26,7 @@ from ._events import Event, EventType
 from ._fields import FieldDef
 from ._guards import TransitionInputs
 from ._history import diff_events, replay, snapshot
-from ._model import Attachment, Comment, LinkKind, Ticket
+from ._model import Attachment, Comment, LinkKind, NewAttachment, Ticket
 from ._query import Condition, Page, Query, check_query, query_of
 from ._search import SearchHit, search
 from ._subscriptions import Subscribers, Subscription
@@ -499,6 +498,7 @@ class Tracker:
         reference: str | None = None,
         tenant: str = "default",
         organisation: str | None = None,
+        attachments: Iterable[NewAttachment] = (),
     ) -> Ticket:
         """Open a ticket in the workflow's initial state; ``reporter`` defaults to ``actor``.
 
@@ -511,10 +511,16 @@ class Tracker:
         ``tenant`` names the help desk the ticket belongs to (in a multi-tenant host)
         and ``organisation`` the reporter's company inside it; neither changes later.
         The tracker itself is not scoped: it trusts its caller to name them.
+
+        ``attachments`` (:class:`NewAttachment` values) are stored in the same write,
+        each with its ``attachment_added`` event at version 1: the ticket and its
+        files are kept together or not at all. Each file is checked as
+        :meth:`attach` checks it; one bad file refuses the whole call.
         """
         actor = check_name(actor, "actor")
         if reference is not None:
             reference = check_reference(reference)
+        files = edits.check_attachments(attachments, self.config.max_attachment_size)
         now = self._now()
         draft = edits.new_ticket(
             self.config,
@@ -552,19 +558,17 @@ class Tracker:
                     data["routed"] = True
                 if reference is not None:
                     data["reference"] = reference
-                stored = tx.add_events(
-                    [
-                        Event(
-                            ticket_id=ticket.id,
-                            ticket_key=ticket.key,
-                            version=1,
-                            type=EventType.OPENED,
-                            actor=actor,
-                            at=now,
-                            data=data,
-                        )
-                    ]
+                opened = Event(
+                    ticket_id=ticket.id,
+                    ticket_key=ticket.key,
+                    version=1,
+                    type=EventType.OPENED,
+                    actor=actor,
+                    at=now,
+                    data=data,
                 )
+                files_added = changes.attachment_events(tx, ticket, files, actor, now)
+                stored = tx.add_events([opened, *files_added])
                 if self._automator is not None:
                     self._automator.on_write(tx, ticket, stored)
                 if reference is not None:
@@ -662,12 +666,17 @@ class Tracker:
         resolution: str | None = None,
         fields: Mapping[str, object] | None = None,
         expected_version: int | None = None,
+        reference: str | None = None,
+        attachments: Iterable[NewAttachment] = (),
     ) -> Ticket:
         """Carry out a workflow action; a ``comment`` given with it is added in the same write.
 
         :class:`TransitionNotAllowed` when the action does not start from the ticket's
         status or a guard refuses; :class:`ValidationError` when the action needs a
-        comment, resolution or field that was not given.
+        comment, resolution or field that was not given. ``reference`` is the
+        comment's external identifier, as for :meth:`comment` (it needs a
+        ``comment``); ``attachments`` are stored in the same write, as for :meth:`open`.
+        Everything the write adds is recorded at the ticket's one new version.
         """
         if comment is not None:
             comment = edits.check_comment(comment)
@@ -684,6 +693,15 @@ class Tracker:
             raise ValidationError(
                 f"fields must map field names to values, got {fields!r}", field="fields"
             )
+        if reference is not None:
+            reference = check_reference(reference)
+            if comment is None:
+                raise ValidationError(
+                    "reference names the comment of a transition; give comment= too, or "
+                    "leave reference out",
+                    field="reference",
+                )
+        files = edits.check_attachments(attachments, self.config.max_attachment_size)
         inputs = TransitionInputs(comment=comment, resolution=resolution, fields=dict(fields or {}))
 
         def change(
@@ -691,10 +709,15 @@ class Tracker:
         ) -> tuple[Ticket, list[Event]]:
             new, events = changes.transition(self.config, current, action, actor, now, inputs)
             if comment is not None:
-                events.append(changes.comment_event(tx, new, comment, actor, now, internal))
+                events.append(
+                    changes.comment_event(
+                        tx, new, comment, actor, now, internal, reference=reference
+                    )
+                )
+            events += changes.attachment_events(tx, new, files, actor, now)
             return new, events
 
-        return self._write(ref, actor, expected_version, change)
+        return self._write_once(ref, actor, expected_version, change, reference)
 
     def comment(
         self,
@@ -705,6 +728,7 @@ class Tracker:
         internal: bool = False,
         expected_version: int | None = None,
         reference: str | None = None,
+        attachments: Iterable[NewAttachment] = (),
     ) -> Comment:
         """Add a public reply, or with ``internal=True`` a note only agents see.
 
@@ -713,6 +737,10 @@ class Tracker:
         it was used before, :class:`DuplicateReference` is raised and nothing is
         added, however many threads or processes try at once. The ticket is then
         found with :meth:`by_reference`.
+
+        ``attachments`` (:class:`NewAttachment` values) are stored in the same
+        write, at the comment's version: the comment and its files are kept
+        together or not at all. One bad file refuses the whole call.
         """
         body = edits.check_comment(body)
         if not isinstance(internal, bool):
@@ -721,34 +749,50 @@ class Tracker:
             )
         if reference is not None:
             reference = check_reference(reference)
+        files = edits.check_attachments(attachments, self.config.max_attachment_size)
+        added: list[Comment] = []
 
         def change(
             tx: Transaction, current: Ticket, actor: str, now: datetime
         ) -> tuple[Ticket, list[Event]]:
+            added.clear()  # a retried write starts again
             new = evolve(current, version=current.version + 1, updated=now)
-            event = changes.comment_event(tx, new, body, actor, now, internal, added)
-            if reference is not None:
-                event = evolve(event, data={**event.data, "reference": reference})
-                tx.add_reference(current.id, reference)
-            return new, [event]
+            events = [
+                changes.comment_event(
+                    tx, new, body, actor, now, internal, added, reference=reference
+                )
+            ]
+            events += changes.attachment_events(tx, new, files, actor, now)
+            return new, events
 
-        added: list[Comment] = []
+        self._write_once(ref, actor, expected_version, change, reference)
+        return added[0]
+
+    def _write_once(
+        self,
+        ref: Ref,
+        actor: str,
+        expected_version: int | None,
+        change: Callable[[Transaction, Ticket, str, datetime], tuple[Ticket, list[Event]]],
+        reference: str | None,
+    ) -> Ticket:
+        """:meth:`_write` for a change that claims ``reference``: at most once, ever.
+
+        A used reference raises :class:`DuplicateReference`. A conflict with another
+        write (perhaps the same change from another process) looks for the
+        reference again, then tries again, unless ``expected_version`` pinned it.
+        """
         if reference is None:
-            self._write(ref, actor, expected_version, change)
-            return added[0]
+            return self._write(ref, actor, expected_version, change)
         for attempt in range(_REFERENCE_ATTEMPTS):
             existing = self.store.ticket_for_reference(reference)
             if existing is not None:
                 raise self._duplicate(reference, existing.key)
             try:
-                self._write(ref, actor, expected_version, change)
-                return added[0]
+                return self._write(ref, actor, expected_version, change)
             except DuplicateReference as exc:
                 raise self._duplicate(reference, exc.key) from exc
             except ConflictError:
-                # Another write (perhaps the same comment from another process) moved
-                # the ticket on: look for the reference again, then try once more.
-                added.clear()
                 if expected_version is not None or attempt == _REFERENCE_ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
@@ -763,60 +807,22 @@ class Tracker:
         media_type: str | None = None,
         expected_version: int | None = None,
     ) -> Attachment:
-        """Attach a file; the store keeps the bytes, the ticket records name, type, size, hash."""
-        filename = edits.check_filename(filename)
-        media = edits.check_media_type(media_type, filename)
-        if not isinstance(content, bytes | bytearray | memoryview):
-            raise ValidationError(
-                f"attachment content must be bytes, got {type(content).__name__}",
-                field="content",
-            )
-        data = bytes(content)
-        if len(data) > self.config.max_attachment_size:
-            raise ValidationError(
-                f"attachment {filename!r} is {len(data)} bytes; the limit is "
-                f"{self.config.max_attachment_size}",
-                field="content",
-            )
-        digest = hashlib.sha256(data).hexdigest()
+        """Attach a file; the store keeps the bytes, the ticket records name, type, size, hash.
+
+        To store files together with a new ticket or a comment, pass
+        ``attachments=`` to :meth:`open` or :meth:`comment` instead.
+        """
+        file = edits.check_attachment(
+            filename, content, media_type, self.config.max_attachment_size
+        )
         added: list[Attachment] = []
 
         def change(
             tx: Transaction, current: Ticket, actor: str, now: datetime
         ) -> tuple[Ticket, list[Event]]:
+            added.clear()
             new = evolve(current, version=current.version + 1, updated=now)
-            meta = tx.add_attachment(
-                Attachment(
-                    id=0,
-                    ticket_id=new.id,
-                    ticket_key=new.key,
-                    filename=filename,
-                    media_type=media,
-                    size=len(data),
-                    sha256=digest,
-                    uploaded_by=actor,
-                    created=now,
-                ),
-                data,
-            )
-            added.append(meta)
-            return new, [
-                Event(
-                    ticket_id=new.id,
-                    ticket_key=new.key,
-                    version=new.version,
-                    type=EventType.ATTACHMENT_ADDED,
-                    actor=actor,
-                    at=now,
-                    data={
-                        "attachment_id": meta.id,
-                        "filename": filename,
-                        "media_type": media,
-                        "size": len(data),
-                        "sha256": digest,
-                    },
-                )
-            ]
+            return new, changes.attachment_events(tx, new, [file], actor, now, added)
 
         self._write(ref, actor, expected_version, change)
         return added[0]

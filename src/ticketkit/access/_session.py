@@ -26,10 +26,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._access_log import Denial
 from .._clock import ensure_utc
+from .._edits import check_attachments
 from .._errors import ConflictError, NotFound, PermissionDenied, ValidationError
 from .._events import Event, EventType
 from .._history import replay
-from .._model import Attachment, Comment, LinkKind, Ticket
+from .._model import Attachment, Comment, LinkKind, NewAttachment, Ticket
 from .._query import Condition, Page, Query, check_query, query_of
 from .._search import SearchHit, check_search, terms, words
 from .._subscriptions import Subscription
@@ -390,6 +391,10 @@ class Session:
 
     # -- writing ------------------------------------------------------------------
 
+    def _files(self, attachments: Iterable[NewAttachment]) -> tuple[NewAttachment, ...]:
+        """``attachments=`` checked once, so the permission check and the write see the same."""
+        return check_attachments(attachments, self.tracker.config.max_attachment_size)
+
     def open(
         self,
         title: str,
@@ -400,12 +405,14 @@ class Session:
         queue: str | None = None,
         watchers: Iterable[str] = (),
         fields: Mapping[str, object] | None = None,
+        attachments: Iterable[NewAttachment] = (),
         **more: Any,
     ) -> Ticket:
         """Open a ticket in the principal's tenant (and organisation); the principal reports it.
 
-        Opening for someone else (``reporter``), assigning, adding watchers and
-        setting fields need the permissions those changes need on their own.
+        Opening for someone else (``reporter``), assigning, adding watchers,
+        setting fields and attaching files need the permissions those changes
+        need on their own.
         """
         if "tenant" in more or "organisation" in more or "actor" in more:
             raise ValidationError(
@@ -427,6 +434,9 @@ class Session:
         for name in ("priority", "impact", "urgency", "tags"):
             if more.get(name) not in (None, ()):
                 self._require("change_field", None, name)
+        files = self._files(attachments)
+        if files:
+            self._require("attach", None)
         ticket = self.tracker.open(
             title,
             description,
@@ -438,6 +448,7 @@ class Session:
             fields=fields,
             tenant=self.tenant,
             organisation=self.principal.organisation,
+            attachments=files,
             **more,
         )
         return self._view(ticket)
@@ -517,16 +528,37 @@ class Session:
         return self._view(new)
 
     def comment(
-        self, ref: Ref, body: str, *, internal: bool = False, expected_version: int | None = None
+        self,
+        ref: Ref,
+        body: str,
+        *,
+        internal: bool = False,
+        expected_version: int | None = None,
+        attachments: Iterable[NewAttachment] = (),
     ) -> Comment:
-        """A public reply (``comment``), or an internal note (``internal_note``)."""
+        """A public reply (``comment``), or an internal note (``internal_note``).
+
+        Files given with it (stored in the same write) need ``attach`` as well.
+        """
         permission = "internal_note" if internal is True else "comment"
+        files = self._files(attachments)
+
+        def check(ticket: Ticket) -> None:
+            self._require(permission, ticket)
+            if files:
+                self._require("attach", ticket)
+
         return self._write(
             ref,
             permission,
-            lambda t: self._require(permission, t),
+            check,
             lambda t, v: self.tracker.comment(
-                t.key, body, actor=self.principal.id, internal=internal, expected_version=v
+                t.key,
+                body,
+                actor=self.principal.id,
+                internal=internal,
+                expected_version=v,
+                attachments=files,
             ),
             expected_version,
         )
