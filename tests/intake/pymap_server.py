@@ -9,14 +9,18 @@ command line does not offer, and pick a free port without a race.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import imaplib
 import re
+import socket
 import ssl
+import subprocess
 import threading
 from argparse import Namespace
 from collections.abc import Iterator, Sequence
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from proxyprotocol.reader import ProxyProtocolReader
 from pymap.backend.dict import Config, DictBackend, Login
@@ -24,7 +28,7 @@ from pymap.imap import IMAPServer
 from pysasl.hashing import BuiltinHash
 
 USER = "desk@help.example.com"
-PASSWORD = "s3cret pass\\word\"!"  # a space, a backslash and a quote: LOGIN must quote it
+PASSWORD = 's3cret pass\\word"!'  # a space, a backslash and a quote: LOGIN must quote it
 
 
 @dataclass
@@ -45,6 +49,9 @@ class Server:
             )
         else:
             imap = imaplib.IMAP4("127.0.0.1", self.port, timeout=10)
+        # imaplib sends an APPEND's literal and its line end apart: without this, Nagle's
+        # algorithm meets the server's delayed ACK and every APPEND waits 40 ms.
+        imap.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.user.isascii() and self.password.isascii():
             imap.login(f'"{self.user}"', self.password)
         else:
@@ -90,6 +97,10 @@ class Server:
 def _config_class(hidden: Sequence[bytes]) -> type[Config]:
     class Hiding(Config):
         """pymap's config, with some capabilities not announced after login."""
+
+        @property
+        def greeting(self) -> bytes:
+            return b"Server ready"  # pymap's own looks the host name up, for each connection
 
         @property
         def login_capability(self) -> Sequence[bytes]:
@@ -174,3 +185,74 @@ def running_pymap(
         loop.call_soon_threadsafe(stop[0].set)
         thread.join(30)
         assert "error" not in found, found["error"]
+
+
+class Proxy:
+    """A TCP relay in front of a server that counts and keeps what passes each way.
+
+    It shows what a client really sent and downloaded, without standing in
+    for the server: every byte goes to and comes from the real one.
+    """
+
+    def __init__(self, port: int) -> None:
+        self.target = port
+        self.sent = bytearray()  # client to server
+        self.received = bytearray()  # server to client
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._listener.getsockname()[1]
+        self._threads: list[threading.Thread] = []
+        self._sockets: list[socket.socket] = [self._listener]
+        self._accepting = threading.Thread(target=self._accept, daemon=True)
+        self._accepting.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return  # closed
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            for sock in (client, upstream):  # relay each chunk at once, as a direct link would
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._sockets += [client, upstream]
+            for source, sink, record in (
+                (client, upstream, self.sent),
+                (upstream, client, self.received),
+            ):
+                pump = threading.Thread(target=self._pump, args=(source, sink, record), daemon=True)
+                pump.start()
+                self._threads.append(pump)
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket, record: bytearray) -> None:
+        try:
+            while chunk := source.recv(65536):
+                record += chunk
+                sink.sendall(chunk)
+            sink.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        for sock in self._sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+        self._accepting.join(10)
+        for pump in self._threads:
+            pump.join(10)
+
+
+def make_certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (made with the openssl command)."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+            "-addext", "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key

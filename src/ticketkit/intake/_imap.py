@@ -76,9 +76,11 @@ def _quote(text: str) -> str:
 
 
 def _text(value: object) -> str:
-    """What the server (or imaplib) said, as one readable line."""
-    if isinstance(value, BaseException) and value.args:
-        value = value.args[0]
+    """What the server (or imaplib, or the network) said, as one readable line."""
+    if isinstance(value, OSError) and value.strerror:
+        value = value.strerror
+    elif isinstance(value, BaseException):
+        value = value.args[0] if len(value.args) == 1 else str(value)
     if isinstance(value, list | tuple) and value:
         value = value[-1]
     if isinstance(value, bytes):
@@ -280,7 +282,8 @@ def _connect(
     host: str, port: int, security: str, timeout: float, context: ssl.SSLContext | None
 ) -> imaplib.IMAP4:
     """A connection to ``host``, over TLS unless ``security`` is ``"none"``."""
-    context = context or ssl.create_default_context()  # imaplib's own does not verify
+    if security != "none" and context is None:
+        context = ssl.create_default_context()  # imaplib's own context checks nothing
     imap: imaplib.IMAP4 | None = None
     try:
         if security == "tls":

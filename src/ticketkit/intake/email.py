@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from ._attachments import IncomingAttachment, sanitize_filename
 from ._errors import IntakeError, MailRefused
-from ._gateway import OUTCOMES, IngestResult, MailGateway
+from ._gateway import IngestResult, MailGateway
 from ._html import html_to_text
 from ._imap import ingest_imap
 from ._limits import MailLimits
@@ -26,7 +26,6 @@ from ._sources import IngestSummary, MailSourceError, ingest_maildir, ingest_std
 from ._threading import outgoing_headers, thread_subject
 
 __all__ = [
-    "OUTCOMES",
     "IncomingAttachment",
     "IncomingMessage",
     "IngestResult",
