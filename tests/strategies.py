@@ -28,9 +28,21 @@ from ticketkit._fields import FieldDef, FieldType, FieldValue
 from ticketkit._model import Attachment, Comment, Link, LinkKind, Ticket, check_tag
 from ticketkit._priority import Impact, Priority, PriorityMatrix, Urgency
 from ticketkit._query import MAX_LIMIT, Condition, Op, Page, Query, check_query, encode_cursor
+from ticketkit.kb import (
+    Article,
+    ArticleRevision,
+    ArticleStatus,
+    ArticleSuggestion,
+    Solution,
+    Suggestions,
+    TicketSuggestion,
+)
 
 __all__ = [
     "SAMPLE_FIELD_DEFS",
+    "article_revisions",
+    "article_statuses",
+    "articles",
     "attachments",
     "aware_datetimes",
     "bodies",
@@ -54,6 +66,9 @@ __all__ = [
     "priorities",
     "priority_matrices",
     "queries",
+    "scores",
+    "solutions",
+    "suggestions",
     "tags",
     "ticket_keys",
     "tickets",
@@ -499,3 +514,84 @@ def workflows() -> st.SearchStrategy[Any]:
         st.integers(min_value=1, max_value=90).map(lambda days: builtin.helpdesk(days)),
         st.sampled_from([builtin.bugtracker(), builtin.simple()]),
     )
+
+
+def article_statuses() -> st.SearchStrategy[ArticleStatus]:
+    return st.sampled_from(list(ArticleStatus))
+
+
+def articles() -> st.SearchStrategy[Article]:
+    return st.builds(
+        Article,
+        id=st.integers(min_value=1, max_value=2**53),
+        title=titles(),
+        body=bodies(min_size=1).filter(str.strip),
+        status=article_statuses(),
+        version=st.integers(min_value=1, max_value=10_000),
+        author=names(),
+        created=aware_datetimes(),
+        updated_by=names(),
+        updated=aware_datetimes(),
+        tags=st.frozensets(tags(), max_size=4),
+        tenant=identifiers(),
+        source_ticket=st.none() | ticket_keys(),
+    )
+
+
+def article_revisions() -> st.SearchStrategy[ArticleRevision]:
+    return st.builds(
+        ArticleRevision,
+        article_id=st.integers(min_value=1, max_value=2**53),
+        version=st.integers(min_value=1, max_value=10_000),
+        title=titles(),
+        body=bodies(min_size=1).filter(str.strip),
+        tags=st.frozensets(tags(), max_size=4),
+        status=article_statuses(),
+        author=names(),
+        at=aware_datetimes(),
+        note=st.none() | titles(max_size=40),
+    )
+
+
+def solutions() -> st.SearchStrategy[Solution]:
+    return st.builds(
+        Solution,
+        ticket_id=st.integers(min_value=1, max_value=2**53),
+        ticket_key=ticket_keys(),
+        article_id=st.integers(min_value=1, max_value=2**53),
+        linked_by=names(),
+        linked_at=aware_datetimes(),
+        tenant=identifiers(),
+    )
+
+
+def scores() -> st.SearchStrategy[float]:
+    return st.floats(min_value=0, max_value=1e6, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def suggestions(draw: st.DrawFn) -> Suggestions:
+    """Suggestions with a few articles and tickets of any kind."""
+    found_articles = draw(
+        st.lists(
+            st.builds(
+                ArticleSuggestion,
+                article=articles(),
+                score=scores(),
+                solved=st.lists(ticket_keys(), max_size=3).map(tuple),
+            ),
+            max_size=3,
+        )
+    )
+    found_tickets = draw(
+        st.lists(
+            st.builds(
+                TicketSuggestion,
+                ticket=tickets(),
+                score=scores(),
+                likely_duplicate=st.booleans(),
+            ),
+            max_size=2,
+        )
+    )
+    return Suggestions(articles=tuple(found_articles), tickets=tuple(found_tickets))

@@ -23,6 +23,7 @@ from ticketkit._model import Attachment, Comment, Link, LinkKind, Ticket
 from ticketkit._priority import DEFAULT_MATRIX, Impact, Priority, PriorityMatrix, Urgency
 from ticketkit._query import Condition, Op, Page, Query, check_query
 from ticketkit._workflow import Action, Category, State, Workflow
+from ticketkit.kb import Article, ArticleRevision, ArticleStatus, Solution, Suggestions
 
 AT = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -230,6 +231,46 @@ class TestModelRoundTrip:
     def test_page(self, page: Page) -> None:
         """Pages of tickets round-trip with their cursor."""
         assert round_trip(page) == page
+
+    @given(strategies.articles())
+    def test_article(self, article: Article) -> None:
+        """Knowledge-base articles round-trip; the status is its value."""
+        assert round_trip(article) == article
+        assert serde.unstructure(article)["status"] == article.status.value
+
+    @given(strategies.article_revisions())
+    def test_article_revision(self, revision: ArticleRevision) -> None:
+        """Article revisions round-trip."""
+        assert round_trip(revision) == revision
+
+    @given(strategies.solutions())
+    def test_solution(self, solution: Solution) -> None:
+        """Solution links round-trip."""
+        assert round_trip(solution) == solution
+
+    @given(strategies.suggestions())
+    def test_suggestions(self, found: Suggestions) -> None:
+        """Suggestions (articles with the tickets they solved, similar tickets) round-trip."""
+        assert round_trip(found) == found
+
+    def test_bad_article_status_is_refused(self) -> None:
+        """An unknown article status is a ValidationError naming the field."""
+        data = serde.unstructure(
+            Article(
+                1,
+                "T",
+                "B",
+                ArticleStatus.DRAFT,
+                1,
+                "a",
+                datetime(2026, 1, 5, tzinfo=UTC),
+                "a",
+                datetime(2026, 1, 5, tzinfo=UTC),
+            )
+        )
+        data["status"] = "hidden"
+        with pytest.raises(ValidationError, match=r"status"):
+            serde.structure(data, Article)
 
     def test_default_matrix_shape(self) -> None:
         """The matrix is {"cells": [{"impact", "urgency", "priority"}]}, high impact first."""

@@ -47,6 +47,9 @@ from ._priority import Impact, Priority, PriorityMatrix, Urgency
 from ._query import Condition, Op, Page, Query
 from ._values import decode_field_value, encode_field_value
 from ._workflow import Category, Workflow
+from .kb._article import Article, ArticleRevision, ArticleStatus, Solution
+from .kb._service import ArticleHit
+from .kb._suggest import ArticleSuggestion, Suggestions, TicketSuggestion
 
 __all__ = [
     "configure_collections",
@@ -209,6 +212,7 @@ def _enum_value(member: Enum) -> Any:
 
 
 _ENUMS: tuple[type[Enum], ...] = (
+    ArticleStatus,
     Category,
     EventType,
     FieldType,
@@ -359,11 +363,28 @@ def _configure_matrix(converter: cattrs.Converter) -> None:
 
 
 def configure_models(converter: cattrs.Converter) -> None:
-    """Tickets, comments, attachments, links, events, denials, field definitions, queries, pages."""
+    """Tickets, comments, attachments, links, events, denials, field definitions, queries,
+    pages, and the knowledge base's articles, revisions, solutions and suggestions."""
     # Generated hooks look up the hooks of their fields now, so parts come first.
     _configure_condition(converter)
     _configure_matrix(converter)
-    for cls in (Link, Ticket, Comment, Attachment, Event, Denial, FieldDef, Page):
+    for cls in (
+        Link,
+        Ticket,
+        Comment,
+        Attachment,
+        Event,
+        Denial,
+        FieldDef,
+        Page,
+        Article,
+        ArticleRevision,
+        Solution,
+        ArticleHit,
+        ArticleSuggestion,
+        TicketSuggestion,
+        Suggestions,
+    ):
         converter.register_unstructure_hook(cls, make_dict_unstructure_fn(cls, converter))
         converter.register_structure_hook(cls, make_dict_structure_fn(cls, converter))
     # A checked query notes its custom fields' types; in JSON, {name: type}.

@@ -580,3 +580,144 @@ class TestAutomation:
             theirs = tracker.open("Routed!", actor="bob@b.example", tenant=B)
         assert mine.assignee is None
         assert theirs.assignee == "ben"
+
+
+KB_DRAFT_WORD = "wombatdraft"  # only in tenant A's draft article
+KB_B_WORD = "echidnaarticle"  # only in tenant B's published article
+MISSING_ARTICLE = "KB-99999"
+
+
+@pytest.fixture(scope="module")
+def kb_world(world: World) -> dict[str, str]:
+    """Tenant A: a published article (the solution of a1) and a draft; tenant B: one article."""
+    kb = world.tracker.kb
+    made = {
+        "a_published": kb.create(
+            "Printer fire drill", "Unplug the printer.", actor="lead-a", status="published"
+        ).key,
+        "a_draft": kb.create(f"Draft {KB_DRAFT_WORD}", f"{KB_DRAFT_WORD} steps", actor="ann").key,
+        "b_published": kb.create(
+            f"Globex {KB_B_WORD}", "Restart.", actor="ben", status="published", tenant=B
+        ).key,
+    }
+    kb.link(world.keys["a1"], made["a_published"], actor="ann")
+    return made
+
+
+class TestKnowledgeBase:
+    @pytest.mark.parametrize("who", B_PEOPLE)
+    def test_another_tenants_articles_are_missing(
+        self, world: World, kb_world: dict[str, str], who: str
+    ) -> None:
+        """By key, id, listing, search, solutions and links: tenant A's articles do not exist."""
+        kb = world.session(who).kb
+        for name in ("a_published", "a_draft"):
+            key = kb_world[name]
+            hidden_like_missing(kb.get, key, MISSING_ARTICLE)
+            hidden_like_missing(kb.get, int(key[3:]), 99999)
+            hidden_like_missing(kb.solved, key, MISSING_ARTICLE)
+        listed = kb.articles(status=None)
+        assert {a.tenant for a in listed} == {B}
+        assert kb.search("printer fire drill") == []
+        assert kb.search(KB_DRAFT_WORD, status=None) == []
+        hidden_like_missing(kb.solutions, world.keys["a1"], MISSING_KEY)
+
+    def test_tenant_a_never_meets_tenant_bs_article(
+        self, world: World, kb_world: dict[str, str]
+    ) -> None:
+        """Not found, not listed, not searched, not linkable, not suggested."""
+        kb = world.session("root-a").kb
+        hidden_like_missing(kb.get, kb_world["b_published"], MISSING_ARTICLE)
+        assert KB_B_WORD not in dump(kb.articles(status=None))
+        assert kb.search(KB_B_WORD) == []
+        hidden_like_missing(
+            lambda ref: kb.link(world.keys["a2"], ref), kb_world["b_published"], MISSING_ARTICLE
+        )
+        found = world.tracker.suggest(world.keys["a1"])
+        assert KB_B_WORD not in dump(found)
+
+    def test_customers_see_published_articles_only(
+        self, world: World, kb_world: dict[str, str]
+    ) -> None:
+        """A draft is as missing as no article; listings and searches leave drafts out."""
+        kb = world.session("alice@a.example").kb
+        assert kb.get(kb_world["a_published"]).title == "Printer fire drill"
+        hidden_like_missing(kb.get, kb_world["a_draft"], MISSING_ARTICLE)
+        for status in (None, "draft", ["draft", "archived"]):
+            assert {a.status.value for a in kb.articles(status=status)} == {"published"}
+        assert kb.search(KB_DRAFT_WORD, status=None) == []
+        assert KB_DRAFT_WORD not in dump(kb.articles(status="draft"))
+        assert [a.key for a in kb.solutions(world.keys["a1"])] == [kb_world["a_published"]]
+
+    def test_customers_write_nothing_and_read_no_history(
+        self, world: World, kb_world: dict[str, str]
+    ) -> None:
+        """Each write names the permission it lacks; nothing is stored."""
+        kb = world.session("alice@a.example").kb
+        before = world.tracker.store.articles(limit=1000)
+        published = kb_world["a_published"]
+        for call, permission in (
+            (lambda: kb.create("Mine", "text"), "edit_articles"),
+            (lambda: kb.edit(published, title="Hacked"), "edit_articles"),
+            (lambda: kb.publish(published), "publish_articles"),
+            (lambda: kb.history(published), "edit_articles"),
+            (lambda: kb.link(world.keys["a1"], published), "link"),
+        ):
+            with pytest.raises(PermissionDenied, match=permission):
+                call()
+        assert world.tracker.store.articles(limit=1000) == before
+
+    def test_customers_never_see_solution_links_in_history(
+        self, world: World, kb_world: dict[str, str]
+    ) -> None:
+        """Which article staff linked (a draft, maybe) is staff business."""
+        staff = {e.type for e in world.session("ann").history(world.keys["a1"])}
+        assert EventType.SOLUTION_LINKED in staff
+        mine = {e.type for e in world.session("alice@a.example").history(world.keys["a1"])}
+        assert EventType.SOLUTION_LINKED not in mine
+
+    def test_agents_draft_and_team_leads_publish(
+        self, world: World, kb_world: dict[str, str]
+    ) -> None:
+        """An agent writes a draft but may not publish it; a team lead may."""
+        ann, lead = world.session("ann").kb, world.session("lead-a").kb
+        draft = ann.create("Agent's draft", "steps")
+        with pytest.raises(PermissionDenied, match="publish_articles"):
+            ann.publish(draft.key)
+        with pytest.raises(PermissionDenied, match="publish_articles"):
+            ann.create("Straight out", "steps", status="published")
+        assert lead.publish(draft.key).status.value == "published"
+        world.tracker.kb.archive(draft.key, actor="root-a")
+
+    def test_agents_link_only_tickets_they_reach(
+        self, world: World, kb_world: dict[str, str]
+    ) -> None:
+        """A ticket outside the agent's queues is missing; its solutions are unchanged."""
+        olga = world.session("olga").kb
+        before = world.tracker.store.solutions(ticket_ids=[world.ids["a1"]])
+        hidden_like_missing(
+            lambda ref: olga.link(ref, kb_world["a_published"]), world.keys["a1"], MISSING_KEY
+        )
+        assert world.tracker.store.solutions(ticket_ids=[world.ids["a1"]]) == before
+
+    def test_an_articles_tickets_are_those_the_reader_may_see(
+        self, world: World, kb_world: dict[str, str]
+    ) -> None:
+        """The agent of the ticket's queue sees its link; an agent of billing and tenant B not."""
+        a1 = world.keys["a1"]
+        assert [s.ticket_key for s in world.session("ann").kb.solved(kb_world["a_published"])] == [
+            a1
+        ]
+        assert world.session("olga").kb.solved(kb_world["a_published"]) == []
+        customers = world.session("bob@b.example").kb
+        hidden_like_missing(customers.solved, kb_world["a_published"], MISSING_ARTICLE)
+
+    def test_customers_get_no_tickets_in_suggestions(
+        self, world: World, kb_world: dict[str, str]
+    ) -> None:
+        """A customer's suggestions hold published articles only, no one else's tickets."""
+        found = world.session("carol@a.example").suggest(world.keys["a2"])
+        assert found.tickets == ()
+        assert all(s.article.status.value == "published" for s in found.articles)
+        assert KB_DRAFT_WORD not in dump(found)
+        assert SECRET_NOTE not in dump(found)

@@ -51,6 +51,10 @@ class Permission(enum.StrEnum):
     ERASE = "erase"
     EXPORT = "export"
     ADMINISTER = "administer"
+    #: See draft and archived knowledge-base articles and their history; write articles.
+    EDIT_ARTICLES = "edit_articles"
+    #: Publish, archive or withdraw knowledge-base articles.
+    PUBLISH_ARTICLES = "publish_articles"
 
     @classmethod
     def parse(cls, value: object) -> Permission:

@@ -235,13 +235,20 @@ class RolePolicy:
 
 
 _ALL = frozenset(Permission)
-_AGENT = _ALL - {Permission.REDACT, Permission.ERASE, Permission.EXPORT, Permission.ADMINISTER}
+_AGENT = _ALL - {
+    Permission.REDACT,
+    Permission.ERASE,
+    Permission.EXPORT,
+    Permission.ADMINISTER,
+    Permission.PUBLISH_ARTICLES,
+}
 
 #: The default rules: customers work on their own tickets (their organisation's with
 #: ``sees_organisation``) and take only the customer's actions of the help-desk
 #: workflow; agents do everything but personal-data handling and administration in
-#: their queues, and assign tickets only to themselves; team leads add redaction and
-#: assign to anyone; admins may do everything in their tenant.
+#: their queues, assign tickets only to themselves and write knowledge-base drafts;
+#: team leads add redaction, publishing articles and assigning to anyone; admins may
+#: do everything in their tenant.
 DEFAULT_RULES: Mapping[Role, RoleRules] = types.MappingProxyType(
     {
         Role.CUSTOMER: RoleRules(
@@ -259,7 +266,9 @@ DEFAULT_RULES: Mapping[Role, RoleRules] = types.MappingProxyType(
             self_only={Permission.WATCH},
         ),
         Role.AGENT: RoleRules(_AGENT, Scope.QUEUES, self_only={Permission.ASSIGN}),
-        Role.TEAM_LEAD: RoleRules(_AGENT | {Permission.REDACT}, Scope.QUEUES),
+        Role.TEAM_LEAD: RoleRules(
+            _AGENT | {Permission.REDACT, Permission.PUBLISH_ARTICLES}, Scope.QUEUES
+        ),
         Role.ADMIN: RoleRules(_ALL, Scope.TENANT),
     }
 )

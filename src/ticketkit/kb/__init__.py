@@ -14,12 +14,24 @@ from ._article import ARTICLE_PREFIX, Article, ArticleRevision, ArticleStatus, S
 from ._classify import Classifier, Suggestion
 from ._promote import CUSTOMER, promoted_body
 from ._service import ArticleHit, KnowledgeBase
-from ._suggest import ArticleSuggestion, Suggestions, TicketSuggestion, suggest
+from ._suggest import (
+    DUPLICATE_SCORE,
+    MAX_QUERY_WORDS,
+    SOLVED_WEIGHT,
+    ArticleSuggestion,
+    Suggestions,
+    TicketSuggestion,
+    query_text,
+    suggest,
+)
 from ._text_features import STOP_WORDS, features
 
 __all__ = [
     "ARTICLE_PREFIX",
     "CUSTOMER",
+    "DUPLICATE_SCORE",
+    "MAX_QUERY_WORDS",
+    "SOLVED_WEIGHT",
     "STOP_WORDS",
     "Article",
     "ArticleHit",
@@ -34,5 +46,6 @@ __all__ = [
     "TicketSuggestion",
     "features",
     "promoted_body",
+    "query_text",
     "suggest",
 ]

@@ -127,6 +127,7 @@ def suggest(
     tickets: int = 5,
     where: Query | None = None,
     visible: Callable[[Ticket], bool] | None = None,
+    use_tickets: bool = True,
 ) -> Suggestions:
     """Rank published articles and similar tickets for ``ticket`` or for a text.
 
@@ -135,14 +136,17 @@ def suggest(
     the similar tickets to those a principal may see (and to those whose
     solutions may lift an article). ``articles`` and ``tickets`` say how many
     of each to return; similar tickets are searched for even with ``tickets=0``,
-    for the articles that solved them.
+    for the articles that solved them, unless ``use_tickets`` is false: then
+    articles are ranked by their text alone.
     """
     want_articles = _count(articles, "articles")
     want_tickets = _count(tickets, "tickets")
     text = query_text(title, description)
     if not text or (want_articles == 0 and want_tickets == 0):
         return Suggestions()
-    similar = _similar(tracker, text, ticket, tenant, want_tickets, where, visible)
+    similar = (
+        _similar(tracker, text, ticket, tenant, want_tickets, where, visible) if use_tickets else []
+    )
     ranked = _articles(tracker, text, tenant, want_articles, similar) if want_articles else ()
     return Suggestions(articles=ranked, tickets=tuple(similar[:want_tickets]))
 
