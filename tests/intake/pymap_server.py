@@ -40,6 +40,19 @@ class Server:
     password: str = PASSWORD
     context: ssl.SSLContext | None = None  # set when the port speaks TLS from the start
     clients: list[imaplib.IMAP4] = field(default_factory=list)
+    loop: asyncio.AbstractEventLoop | None = None
+    config: Config | None = None
+
+    def make_read_only(self, name: str) -> None:
+        """Mark the (existing) mailbox ``name`` read-only, as a server's ACL would."""
+        assert self.loop is not None
+        assert self.config is not None
+        mailboxes, _ = self.config.set_cache[self.user]
+
+        async def mark() -> None:
+            (await mailboxes.get_mailbox(name))._readonly = True
+
+        asyncio.run_coroutine_threadsafe(mark(), self.loop).result(10)
 
     def client(self) -> imaplib.IMAP4:
         """A logged-in client of our own (not ticketkit's) to seed and inspect mailboxes."""
@@ -153,6 +166,7 @@ def running_pymap(
             server = await asyncio.start_server(callback, "127.0.0.1", 0, ssl=implicit_tls)
             await stack.enter_async_context(server)
             found["port"] = server.sockets[0].getsockname()[1]
+            found["config"] = config
             stop.append(asyncio.Event())
             ready.set()
             await stop[0].wait()
@@ -177,7 +191,10 @@ def running_pymap(
     assert "error" not in found, found["error"]
     port = found["port"]
     assert isinstance(port, int)
+    config = found["config"]
+    assert isinstance(config, Config)
     server = Server(port, user, password, client_context if implicit_tls else None)
+    server.loop, server.config = loop, config
     try:
         yield server
     finally:

@@ -274,6 +274,17 @@ class TestErrors:
         assert "case-sensitive" in str(info.value)
         assert not info.value.temporary
 
+    def test_a_read_only_mailbox(self, server: Server, gateway: MailGateway) -> None:
+        """Messages could not be moved out: refused before any is taken in."""
+        server.append(mail("<a@example.com>"))
+        server.make_read_only("INBOX")
+        with pytest.raises(MailSourceError) as info:
+            take(gateway, server)
+        assert "cannot open mailbox 'INBOX'" in str(info.value)
+        assert "allowed to move messages out of it" in str(info.value)
+        assert not info.value.temporary
+        assert len(gateway.tracker.query(None)) == 0
+
     def test_connection_refused_is_temporary(self, gateway: MailGateway) -> None:
         """No server on the port: 'cannot reach', and worth trying again later."""
         with socket.socket() as sock:

@@ -177,6 +177,9 @@ class _Session:
         """Run one imaplib command and return its answer; only a broken connection fails."""
         try:
             kind, data = command(*args)
+        except imaplib.IMAP4.readonly as exc:  # SELECT gave READ-ONLY
+            hint = "the user must be allowed to move messages out of it"
+            self.fail(what, exc, hint=hint, cause=exc)
         except imaplib.IMAP4.abort as exc:  # connection lost, BYE
             self.fail(what, exc, temporary=True, hint="try again later", cause=exc)
         except imaplib.IMAP4.error as exc:  # imaplib raises some NO answers
@@ -383,14 +386,13 @@ def ingest_imap(
         sizes = session.sizes(batch) if batch else {}
         results: list[IngestResult] = []
         for uid in batch:
-            if uid not in sizes:
-                continue  # another reader moved it meanwhile
-            if sizes[uid] > limit:
+            size = sizes.get(uid)
+            if size is not None and size > limit:
                 result = IngestResult("refused", reason="max_message_bytes")  # not downloaded
             else:
                 raw = session.fetch(uid, limit + 1)  # a server misstating sizes still gets cut
                 if raw is None:
-                    continue
+                    continue  # another reader moved it meanwhile
                 result = gateway.ingest(raw)
             session.move(uid, done_mailbox)
             results.append(result)
