@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from ticketkit import FrozenClock, TicketkitError, Tracker
-from ticketkit.intake import IngestSummary, MailGateway, ingest_maildir, ingest_stdin
+from ticketkit.intake import (
+    IngestSummary,
+    MailGateway,
+    MailSourceError,
+    ingest_maildir,
+    ingest_stdin,
+)
 from ticketkit.intake._sources import main
 
 from .corpus_support import OUR_DOMAIN, load
@@ -88,9 +94,11 @@ class TestMaildir:
     def test_a_directory_that_is_not_a_maildir_is_refused(
         self, tracker: Tracker, tmp_path: Path
     ) -> None:
-        """The error names the directory and what a Maildir holds."""
-        with pytest.raises(TicketkitError, match="not a Maildir"):
+        """The error names the directory and what a Maildir holds; retrying will not help."""
+        with pytest.raises(MailSourceError, match="not a Maildir") as info:
             ingest_maildir(MailGateway(tracker, domain=OUR_DOMAIN), tmp_path)
+        assert isinstance(info.value, TicketkitError)
+        assert not info.value.temporary
 
 
 class TestStdin:
@@ -136,6 +144,14 @@ class TestCommandLine:
         assert capsys.readouterr().out.strip() == "1 message(s): 1 opened"
         with Tracker.from_url(url) as tracker:
             assert tracker.by_reference("mail:<a@example.com>") is not None
+
+    def test_not_a_maildir_exits_2(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Wrong settings are a usage error (2), not "try again later" (75)."""
+        url = f"sqlite:///{tmp_path / 'desk.db'}"
+        assert main(["ingest", url, "--domain", OUR_DOMAIN, "--maildir", str(tmp_path)]) == 2
+        assert "is not a Maildir" in capsys.readouterr().err
 
     def test_maildir_and_stdin_are_exclusive(self, tmp_path: Path) -> None:
         """Exactly one source must be named."""

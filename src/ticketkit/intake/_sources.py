@@ -181,9 +181,11 @@ def _parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
         help=f"environment variable holding the password (default: {PASSWORD_ENV});"
         " a password is never taken on the command line",
     )
+    from ._imap import SECURITY
+
     imap.add_argument(
         "--imap-security",
-        choices=("tls", "starttls", "none"),
+        choices=tuple(SECURITY),
         default="tls",
         help="tls (IMAPS, port 993), starttls (port 143) or none (default: tls)",
     )
