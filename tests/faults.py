@@ -93,6 +93,8 @@ class Gate:
     def __init__(self, count: int, timeout: float = 30) -> None:
         self._barrier = threading.Barrier(count, timeout=timeout)
         self._left = count
+        #: How many transactions have been held and let go.
+        self.passed = 0
         self._lock = threading.Lock()
         self._passed = threading.local()
 
@@ -105,3 +107,5 @@ class Gate:
             self._left -= 1
         self._passed.done = True
         self._barrier.wait()
+        with self._lock:
+            self.passed += 1

@@ -34,6 +34,7 @@ from ticketkit import (
     FrozenClock,
     InvalidCursor,
     InvalidWorkflow,
+    NewAttachment,
     NotFound,
     State,
     TicketkitError,
@@ -865,6 +866,13 @@ LINK_CASES = [
 ]
 
 
+GOOD_FILE = NewAttachment("ok.txt", b"fine")
+
+
+def _new(filename: str, content: bytes = b"data", media_type: str | None = None) -> NewAttachment:
+    return NewAttachment(filename, content, media_type)
+
+
 def _attach(filename: str, content: object = b"data", **kwargs: Any) -> Callable[[World], object]:
     return lambda w: w.t.attach("HD-1", filename, content, actor="alice", **kwargs)  # type: ignore[arg-type]
 
@@ -897,6 +905,70 @@ ATTACHMENT_CASES = [
         _attach("notes.txt", media_type=42),
         "42",
         field="media_type",
+    ),
+    # attachments= refuses the whole write when one file is bad, naming it.
+    invalid(
+        "open-with-a-bad-file-name",
+        lambda w: w.t.open(
+            "Files", actor="bob", fields={"customer": "ACME"}, attachments=[GOOD_FILE, _new("..")]
+        ),
+        "'..'",
+        field="filename",
+    ),
+    invalid(
+        "comment-with-a-file-over-the-limit",
+        lambda w: w.t.comment(
+            "HD-1",
+            "Files",
+            actor="bob",
+            reference="mail:<new@example.com>",
+            attachments=[GOOD_FILE, _new("big.bin", b"x" * (MAX_ATTACHMENT + 1))],
+        ),
+        "'big.bin'",
+        "1025",
+        field="content",
+    ),
+    invalid(
+        "transition-with-a-bad-media-type",
+        lambda w: w.t.transition(
+            "HD-2",
+            "wait_for_customer",
+            actor="alice",
+            comment="Please check",
+            attachments=[_new("a.txt", media_type="text")],
+        ),
+        "'a.txt'",
+        "type/subtype",
+        field="media_type",
+    ),
+    invalid(
+        "comment-with-attachments-not-a-list",
+        lambda w: w.t.comment("HD-1", "Files", actor="bob", attachments=GOOD_FILE),
+        "list of NewAttachment",
+        field="attachments",
+    ),
+    invalid(
+        "comment-with-a-tuple-for-a-file",
+        lambda w: w.t.comment("HD-1", "Files", actor="bob", attachments=[("a.txt", b"x")]),
+        "attachment 1",
+        "tuple",
+        field="attachments",
+    ),
+    invalid(
+        "transition-reference-without-comment",
+        lambda w: w.t.transition("HD-2", "wait_for_customer", actor="alice", reference="mail:<x>"),
+        "comment=",
+        field="reference",
+    ),
+    _case(
+        "transition-reference-used",
+        lambda w: w.t.transition(
+            "HD-2", "wait_for_customer", actor="alice", comment="x", reference=VPN_MAIL
+        ),
+        DuplicateReference,
+        VPN_MAIL,
+        "HD-4",
+        key="HD-4",
     ),
 ]
 

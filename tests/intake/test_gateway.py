@@ -12,11 +12,23 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from databases import fresh_database
-from ticketkit import FrozenClock, Tracker, ValidationError
+from ticketkit import (
+    Action,
+    Category,
+    EventType,
+    FrozenClock,
+    HasAssignee,
+    State,
+    Tracker,
+    ValidationError,
+    Workflow,
+)
+from ticketkit._history import replay
 from ticketkit.intake import IngestResult, IntakeError, MailGateway, MailLimits
 from ticketkit.intake._gateway import OUTCOMES
 
 from .corpus_support import OUR_DOMAIN, corpus_names, load
+from .gateway_support import mail as files_mail_of
 
 MONDAY = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 QUEUES = {"support": "HD"}
@@ -59,6 +71,10 @@ def mail(
         lines.append(f"Message-ID: {message_id}")
     text = "\n".join(lines) + "\n" + headers + "Content-Type: text/plain; charset=utf-8\n\n"
     return (text + body + "\n").encode()
+
+
+def files_mail(files: list[tuple[str, str, bytes]]) -> bytes:
+    return files_mail_of("See the files.", files=files)
 
 
 @pytest.fixture
@@ -273,20 +289,198 @@ class TestReopen:
         assert new.description == "Broken again."
         assert key in new.linked("relates")
 
-    def test_a_reopen_cut_short_by_a_crash_is_finished_on_redelivery(
+    def test_the_comment_and_the_reopen_are_one_change(
         self, gateway: MailGateway, tracker: Tracker
     ) -> None:
-        """The comment went in, the reopen did not: delivering again reopens, adds nothing."""
+        """status_changed and commented share one version, so a crash cannot split them."""
         key = self.resolved(gateway, tracker)
+        version = tracker.get(key).version
         reply = mail("Broken again.", subject=f"[{key}]", message_id="<m2@mail.example.com>")
-        tracker.comment(
-            key, "Broken again.", actor="ann@example.com", reference="mail:<m2@mail.example.com>"
+        assert gateway.ingest(reply).outcome == "reopened"
+        assert tracker.get(key).version == version + 1
+        last = [e for e in tracker.history(key) if e.version == version + 1]
+        assert [(e.type, e.actor) for e in last] == [
+            (EventType.STATUS_CHANGED, "ann@example.com"),
+            (EventType.COMMENTED, "ann@example.com"),
+        ]
+        assert last[0].data["action"] == "reopen"
+        assert last[1].data["reference"] == "mail:<m2@mail.example.com>"
+        assert replay(tracker.history(key)) == tracker.get(key)
+
+    def test_a_reply_to_a_reopened_ticket_is_a_comment(
+        self, gateway: MailGateway, tracker: Tracker
+    ) -> None:
+        """Once reopened, the next reply only comments."""
+        key = self.resolved(gateway, tracker)
+        first = mail("Broken again.", subject=f"[{key}]", message_id="<m2@mail.example.com>")
+        second = mail("Still broken.", subject=f"[{key}]", message_id="<m3@mail.example.com>")
+        assert gateway.ingest(first).outcome == "reopened"
+        assert gateway.ingest(second) == IngestResult("commented", key=key)
+        statuses = [e.new for e in tracker.history(key) if e.type is EventType.STATUS_CHANGED]
+        assert statuses == ["resolved", "open"]
+
+
+def waiting(tracker: Tracker, gateway: MailGateway) -> str:
+    """A ticket from ann's mail, now waiting for her."""
+    key = opened(gateway, mail())
+    for action in ("start", "wait_for_customer"):
+        tracker.transition(key, action, actor="agent")
+    return key
+
+
+class TestWaitingForTheCustomer:
+    def test_a_reply_takes_the_ticket_back_to_work(
+        self, gateway: MailGateway, tracker: Tracker
+    ) -> None:
+        """customer_replied is carried out with the comment, in one write."""
+        key = waiting(tracker, gateway)
+        version = tracker.get(key).version
+        reply = mail("Here it is.", subject=f"[{key}]", message_id="<m2@mail.example.com>")
+        assert gateway.ingest(reply) == IngestResult("commented", key=key)
+        ticket = tracker.get(key)
+        assert (ticket.status, ticket.version) == ("open", version + 1)
+        last = [e for e in tracker.history(key) if e.version == version + 1]
+        assert [e.type for e in last] == [EventType.STATUS_CHANGED, EventType.COMMENTED]
+        assert (last[0].old, last[0].new, last[0].data["action"]) == (
+            "pending_customer",
+            "open",
+            "customer_replied",
         )
+        assert [c.body for c in tracker.comments(key)] == ["Here it is."]
         assert gateway.ingest(reply) == IngestResult(
             "duplicate", key=key, reason="already taken in"
         )
+        assert tracker.get(key).version == version + 1
+
+    def test_a_watchers_reply_counts_too(self, gateway: MailGateway, tracker: Tracker) -> None:
+        """Anyone who may reply to the ticket wakes it up."""
+        key = waiting(tracker, gateway)
+        tracker.watch(key, "bob@example.com", actor="agent")
+        reply = mail(
+            "Same here.", sender="bob@example.com", subject=f"[{key}]", message_id="<b@x.example>"
+        )
+        assert gateway.ingest(reply).outcome == "commented"
         assert tracker.get(key).status == "open"
-        assert len(tracker.comments(key)) == 1
+
+    def test_a_strangers_mail_does_not_wake_the_ticket(
+        self, gateway: MailGateway, tracker: Tracker
+    ) -> None:
+        """A forged tag opens a new ticket and leaves the waiting one alone."""
+        key = waiting(tracker, gateway)
+        forged = mail(
+            "Me too", sender="eve@evil.example", subject=f"[{key}]", message_id="<e@evil.example>"
+        )
+        assert gateway.ingest(forged).outcome == "opened"
+        assert tracker.get(key).status == "pending_customer"
+
+    def test_without_such_an_action_the_reply_is_only_a_comment(self, clock: FrozenClock) -> None:
+        """A workflow whose waiting state only an agent leaves: the reply just comments."""
+        workflow = Workflow(
+            name="agents_decide",
+            states=(
+                State("open", Category.ACTIVE, "Open"),
+                State("waiting", Category.PENDING, "Waiting"),
+                State("done", Category.RESOLVED, "Done"),
+            ),
+            actions=(
+                Action("wait", {"open"}, "waiting", "Wait"),
+                Action("resume", {"waiting"}, "open", "Resume", guards=(HasAssignee(),)),
+                Action("finish", {"open", "waiting"}, "done", "Finish"),
+                Action("redo", {"done"}, "open", "Redo"),
+            ),
+            initial="open",
+        )
+        with Tracker.in_memory(
+            clock=clock, workflow=workflow, queues=QUEUES, default_queue="support"
+        ) as tracker:
+            gateway = MailGateway(tracker, domain=OUR_DOMAIN)
+            key = opened(gateway, mail())
+            tracker.transition(key, "wait", actor="agent")
+            reply = mail("Info", subject=f"[{key}]", message_id="<m2@mail.example.com>")
+            assert gateway.ingest(reply) == IngestResult("commented", key=key)
+            assert tracker.get(key).status == "waiting"
+            assert [c.body for c in tracker.comments(key)] == ["Info"]
+
+    def test_the_first_allowed_action_in_the_workflows_order_is_taken(
+        self, clock: FrozenClock
+    ) -> None:
+        """Of two actions back to work, the first one the guards allow is taken."""
+        workflow = Workflow(
+            name="two_ways_back",
+            states=(
+                State("open", Category.ACTIVE, "Open"),
+                State("escalated", Category.ACTIVE, "Escalated"),
+                State("waiting", Category.PENDING, "Waiting"),
+                State("done", Category.CLOSED, "Done"),
+            ),
+            actions=(
+                Action("wait", {"open"}, "waiting", "Wait"),
+                Action("escalate", {"waiting"}, "escalated", "Esc", guards=(HasAssignee(),)),
+                Action("answered", {"waiting"}, "open", "Answered"),
+                Action("back", {"escalated"}, "open", "Back"),
+                Action("finish", {"open", "waiting", "escalated"}, "done", "Finish"),
+                Action("redo", {"done"}, "open", "Redo"),
+            ),
+            initial="open",
+        )
+        with Tracker.in_memory(
+            clock=clock, workflow=workflow, queues=QUEUES, default_queue="support"
+        ) as tracker:
+            gateway = MailGateway(tracker, domain=OUR_DOMAIN)
+            key = opened(gateway, mail())
+            tracker.transition(key, "wait", actor="agent")
+            reply = mail("Info", subject=f"[{key}]", message_id="<m2@mail.example.com>")
+            assert gateway.ingest(reply).outcome == "commented"
+            tracker.assign(key, "agent", actor="agent")  # now escalate is allowed too
+            tracker.transition(key, "wait", actor="agent")
+            reply = mail("More", subject=f"[{key}]", message_id="<m3@mail.example.com>")
+            assert gateway.ingest(reply).outcome == "commented"
+            taken = [
+                (e.new, e.data["action"])
+                for e in tracker.history(key)
+                if e.type is EventType.STATUS_CHANGED and e.old == "waiting"
+            ]
+            assert taken == [("open", "answered"), ("escalated", "escalate")]
+
+
+class TestAttachmentPolicy:
+    def test_files_are_stored_with_the_ticket_in_one_write(self, clock: FrozenClock) -> None:
+        """The opened event and every attachment_added event are all version 1."""
+        with make_tracker(clock) as tracker:
+            gateway = MailGateway(tracker, domain=OUR_DOMAIN)
+            key = opened(gateway, load("path_traversal_filenames.eml"))
+            events = tracker.history(key)
+            assert {e.version for e in events} == {1}
+            assert [e.type for e in events].count(EventType.ATTACHMENT_ADDED) == 8
+
+    def test_a_file_over_the_size_limit_is_left_out_and_named(self, clock: FrozenClock) -> None:
+        """The other files go in; skipped names the one that did not."""
+        raw = files_mail(
+            [
+                ("small.txt", "text/plain", b"x" * 100),
+                ("huge.bin", "application/octet-stream", b"x" * 101),
+                ("notes.txt", "text/plain", b"y"),
+            ]
+        )
+        with Tracker.in_memory(
+            clock=clock, queues=QUEUES, default_queue="support", max_attachment_size=100
+        ) as tracker:
+            result = MailGateway(tracker, domain=OUR_DOMAIN).ingest(raw)
+            assert result == IngestResult("opened", key="HD-1", skipped=("huge.bin",))
+            assert [a.filename for a in tracker.attachments("HD-1")] == ["small.txt", "notes.txt"]
+
+    def test_a_media_type_the_tracker_refuses_is_stored_as_octet_stream(
+        self, gateway: MailGateway, tracker: Tracker
+    ) -> None:
+        """A declared type outside the tracker's syntax does not lose the file."""
+        raw = files_mail([("odd.bin", "application/vnd~odd*thing", b"hello")])
+        key = opened(gateway, raw)
+        (attachment,) = tracker.attachments(key)
+        assert (attachment.filename, attachment.media_type) == (
+            "odd.bin",
+            "application/octet-stream",
+        )
+        assert tracker.attachment_content(attachment.id) == b"hello"
 
 
 class TestExactlyOnce:

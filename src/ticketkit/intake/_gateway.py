@@ -2,29 +2,40 @@
 
 Every message is parsed safely, auto-replies and bounces are ignored, each
 sender is rate-limited, and a reply only lands on a ticket whose reporter or
-watcher sent it. Each message is taken in exactly once: its Message-ID becomes
-the ``reference`` of the ticket or comment it adds, so the same message
-delivered again (by another thread, or after a crash) changes nothing.
+watcher sent it. A reply to a ticket that is resolved, closed or waiting for
+the customer also carries out the workflow action that takes it back to work.
+
+Each message is taken in exactly once, by one write: the ticket or comment it
+adds, its files and the action its reply carries out are stored together or
+not at all, and its Message-ID becomes the ``reference`` of that ticket or
+comment, so the same message delivered again (by another thread, or after a
+crash) changes nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-from datetime import datetime, timedelta
+import random
+import time
+from collections.abc import Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import attrs
 
 from .._clock import Clock, ensure_utc
+from .._edits import check_filename, check_media_type
 from .._errors import (
     ConflictError,
     DuplicateReference,
     NotFound,
+    StorageError,
     TransitionNotAllowed,
     ValidationError,
 )
-from .._events import EventType
+from .._guards import TransitionInputs
+from .._model import NewAttachment
 from .._text import MAX_BODY, MAX_REFERENCE, MAX_TITLE
 from .._workflow import Action, Category
 from ._errors import IntakeError, MailRefused
@@ -41,7 +52,13 @@ __all__ = ["OUTCOMES", "IngestResult", "MailGateway"]
 #: Every ``IngestResult.outcome``.
 OUTCOMES = ("opened", "commented", "reopened", "ignored", "refused", "duplicate")
 _INACTIVE = frozenset({Category.RESOLVED, Category.CLOSED})
+#: The states a customer's reply takes back to work: done, or waiting for them.
+_WAKE = _INACTIVE | {Category.PENDING}
 _NO_TEXT = "(no text)"
+_OCTET_STREAM = "application/octet-stream"
+#: Tries of a message's write when other writers keep moving its ticket on, or
+#: the database aborts it to break a deadlock.
+_ATTEMPTS = 5
 
 
 def _check_outcome(_: object, __: object, value: str) -> None:
@@ -56,12 +73,14 @@ class IngestResult:
     ``outcome`` is one of :data:`OUTCOMES`; ``key`` names the ticket opened,
     commented on or reopened (for ``"duplicate"``, the ticket that already has
     the message); ``reason`` says why a message was ignored, refused or opened
-    as a new ticket instead of a reply.
+    as a new ticket instead of a reply. ``skipped`` names the attachments that
+    were not stored because they are over the tracker's ``max_attachment_size``.
     """
 
     outcome: str = attrs.field(validator=_check_outcome)
     key: str | None = None
     reason: str | None = None
+    skipped: tuple[str, ...] = ()
 
 
 def mail_reference(message: IncomingMessage, raw: bytes) -> str:
@@ -89,7 +108,7 @@ def _body(text: str) -> str:
 
 
 class MailGateway:
-    """Takes raw mail into ``tracker``: opens tickets, adds replies, reopens.
+    """Takes raw mail into ``tracker``: opens tickets, adds replies, reopens, resumes.
 
     ``domain`` is the domain of the Message-IDs ticketkit sends (see
     :func:`~ticketkit.intake.outgoing_headers`); ``rate_limit`` is
@@ -143,7 +162,10 @@ class MailGateway:
         """Take in one message; never raises for anything wrong with the message.
 
         A store that cannot be reached still raises (``StorageError``), so the
-        caller keeps the message and tries again later.
+        caller keeps the message and tries again later. A write the database
+        aborted to break a deadlock is done again here first: each message is
+        taken in by one write (two, for a reply opening a new ticket beside an
+        old one), so nothing of a rolled-back attempt remains.
         """
         try:
             message = parse_message(raw, limits=self.limits, our_domain=self.domain)
@@ -159,46 +181,39 @@ class MailGateway:
             return IngestResult("refused", reason="rate_limited")
         reference = mail_reference(message, raw)
         try:
-            result = self._take(message, reference)
+            return self._take_retrying(message, reference)
         except DuplicateReference as exc:
             self._senders.release(sender, now)
             return self._duplicate(message, exc)
         except ValidationError as exc:
             self._senders.release(sender, now)
             return IngestResult("refused", reason=str(exc))
-        return result
+        except BaseException:
+            self._senders.release(sender, now)  # not taken in: it will come again
+            raise
+
+    def _take_retrying(self, message: IncomingMessage, reference: str) -> IngestResult:
+        for attempt in range(_ATTEMPTS):
+            try:
+                return self._take(message, reference)
+            except StorageError as exc:
+                if not exc.retryable or attempt == _ATTEMPTS - 1:
+                    raise
+                time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- routing ----------------------------------------------------------------------
 
     def _take(self, message: IncomingMessage, reference: str) -> IngestResult:
+        files, skipped = self._files(message)
         target = self._reply_target(message)
         if target is None:
-            ticket = self._open(message, reference)
+            ticket = self._open(message, reference, files)
             why = None
             if message.ticket_key is not None:
                 why = f"{message.ticket_key} is not a ticket this sender may reply to"
-            return IngestResult("opened", key=ticket.key, reason=why)
-        if self.tracker.workflow.category(target.status) not in _INACTIVE:
-            self._comment(target, message, reference)
-            return IngestResult("commented", key=target.key)
-        action = self._reopen_action(target)
-        refusal = "the workflow has no action that reopens it"
-        if action is not None:
-            try:
-                now = ensure_utc(self.tracker.clock.now(), "clock.now()")
-                self.tracker.workflow.plan(
-                    target, action.name, actor=message.sender.address, now=now
-                )
-            except TransitionNotAllowed as exc:
-                refusal = str(exc)
-            else:
-                self._comment(target, message, reference)
-                return self._reopen(target.key, action, message.sender.address)
-        ticket = self._open(message, reference)
-        self.tracker.link(ticket.key, "relates", target.key, actor=message.sender.address)
-        return IngestResult(
-            "opened", key=ticket.key, reason=f"{target.key} was not reopened: {refusal}"
-        )
+            return IngestResult("opened", key=ticket.key, reason=why, skipped=skipped)
+        return self._reply(target, message, reference, files, skipped)
 
     def _reply_target(self, message: IncomingMessage) -> Ticket | None:
         """The ticket a reply may land on, or None: it must exist and know the sender."""
@@ -216,28 +231,133 @@ class MailGateway:
         people = {ticket.reporter.lower(), *(w.lower() for w in ticket.watchers)}
         return ticket if sender in people else None
 
-    def _reopen_action(self, ticket: Ticket) -> Action | None:
-        workflow = self.tracker.workflow
-        for action in workflow.actions_from(ticket.status):
-            if workflow.category(action.target) is Category.ACTIVE:
-                return action
-        return None
+    def _reply(
+        self,
+        target: Ticket,
+        message: IncomingMessage,
+        reference: str,
+        files: Sequence[NewAttachment],
+        skipped: tuple[str, ...],
+    ) -> IngestResult:
+        """Comment on ``target``, in the same write as the action that wakes it up, if any.
 
-    def _reopen(self, key: str, action: Action, actor: str) -> IngestResult:
-        """Carry out ``action``; a ticket another writer reopened meanwhile counts too."""
-        try:
-            self.tracker.transition(key, action.name, actor=actor)
-        except (TransitionNotAllowed, ConflictError) as exc:
-            now = self.tracker.get(key)
-            if self.tracker.workflow.category(now.status) in _INACTIVE:
-                return IngestResult("commented", key=key, reason=f"not reopened: {exc}")
-        return IngestResult("reopened", key=key)
+        The action is chosen on the version read and carried out pinned to it;
+        when another writer moves the ticket on meanwhile, the ticket is read
+        again and the choice made again.
+        """
+        sender = message.sender.address
+        text = _body(message.reply_text.strip() or message.text.strip() or _NO_TEXT)
+        why: str | None = None
+        for _ in range(_ATTEMPTS):
+            category = self.tracker.workflow.category(target.status)
+            action, refusal = self._wake_action(target, sender, text)
+            if action is None and category in _INACTIVE:
+                return self._open_beside(target, message, reference, files, skipped, refusal)
+            if action is None:
+                why = None
+                break
+            try:
+                self.tracker.transition(
+                    target.key,
+                    action.name,
+                    actor=sender,
+                    comment=text,
+                    reference=reference,
+                    attachments=files,
+                    expected_version=target.version,
+                )
+            except (TransitionNotAllowed, ConflictError) as exc:
+                why = f"{action.name!r} not carried out: {exc}"
+                target = self.tracker.get(target.key)
+                continue
+            outcome = "reopened" if category in _INACTIVE else "commented"
+            return IngestResult(outcome, key=target.key, skipped=skipped)
+        # No action to take, or the ticket kept changing under every try: comment only.
+        self.tracker.comment(target.key, text, actor=sender, reference=reference, attachments=files)
+        return IngestResult("commented", key=target.key, reason=why, skipped=skipped)
+
+    def _wake_action(
+        self, ticket: Ticket, actor: str, comment: str
+    ) -> tuple[Action | None, str | None]:
+        """The action a customer's reply carries out on ``ticket``, or why there is none.
+
+        For a resolved or closed ticket (reopen) and for one waiting for the
+        customer (the help desk's ``customer_replied``): the first action, in
+        the workflow's order, that leads from the ticket's state to an active
+        state and that the workflow allows the sender now with the reply as
+        its comment. Other tickets need no action.
+        """
+        workflow = self.tracker.workflow
+        if workflow.category(ticket.status) not in _WAKE:
+            return None, None
+        now = ensure_utc(self.tracker.clock.now(), "clock.now()")
+        inputs = TransitionInputs(comment=comment)
+        refusal = "the workflow has no action from it to an active state"
+        refused = False
+        for action in workflow.actions_from(ticket.status):
+            if workflow.category(action.target) is not Category.ACTIVE:
+                continue
+            try:
+                workflow.plan(ticket, action.name, actor=actor, now=now, inputs=inputs)
+            except (TransitionNotAllowed, ValidationError) as exc:
+                if not refused:
+                    refusal, refused = str(exc), True
+                continue
+            return action, None
+        return None, refusal
+
+    def _open_beside(
+        self,
+        old: Ticket,
+        message: IncomingMessage,
+        reference: str,
+        files: Sequence[NewAttachment],
+        skipped: tuple[str, ...],
+        refusal: str | None,
+    ) -> IngestResult:
+        """A reply to a ticket that cannot be reopened: a new ticket, related to the old."""
+        ticket = self._open(message, reference, files)
+        self.tracker.link(ticket.key, "relates", old.key, actor=message.sender.address)
+        return IngestResult(
+            "opened",
+            key=ticket.key,
+            reason=f"{old.key} was not reopened: {refusal}",
+            skipped=skipped,
+        )
 
     # -- writes -----------------------------------------------------------------------
 
-    def _open(self, message: IncomingMessage, reference: str) -> Ticket:
+    def _files(self, message: IncomingMessage) -> tuple[list[NewAttachment], tuple[str, ...]]:
+        """What to store of the message's attachments, decided before anything is written.
+
+        A file over the tracker's size limit is left out (its name is returned);
+        a type the tracker would refuse, and any type for a file that must not
+        be shown inline (HTML, SVG, XML), becomes ``application/octet-stream``.
+        """
+        limit = self.tracker.config.max_attachment_size
+        files: list[NewAttachment] = []
+        skipped: list[str] = []
+        for number, attachment in enumerate(message.attachments, 1):
+            if attachment.size > limit:
+                skipped.append(attachment.filename)
+                continue
+            try:
+                name = check_filename(attachment.filename)
+            except ValidationError:
+                name = f"attachment-{number}"
+            media = _OCTET_STREAM if attachment.unsafe_inline else attachment.media_type
+            try:
+                media = check_media_type(media, name)
+            except ValidationError:
+                media = _OCTET_STREAM
+            files.append(NewAttachment(name, attachment.content, media))
+        return files, tuple(skipped)
+
+    def _open(
+        self, message: IncomingMessage, reference: str, files: Sequence[NewAttachment]
+    ) -> Ticket:
         address = message.sender.address
-        ticket = self.tracker.open(
+        return self.tracker.open(
             title=_title(message.subject),
             description=_body(message.text),
             actor=address,
@@ -245,57 +365,29 @@ class MailGateway:
             queue=self.queue,
             tenant=self.tenant,
             reference=reference,
+            attachments=files,
         )
-        self._attach(ticket.key, message)
-        return ticket
-
-    def _comment(self, ticket: Ticket, message: IncomingMessage, reference: str) -> None:
-        text = message.reply_text.strip() or message.text.strip() or _NO_TEXT
-        self.tracker.comment(
-            ticket.key, _body(text), actor=message.sender.address, reference=reference
-        )
-        self._attach(ticket.key, message)
-
-    def _attach(self, key: str, message: IncomingMessage) -> None:
-        for attachment in message.attachments:
-            media = "application/octet-stream" if attachment.unsafe_inline else None
-            for media_type in (media or attachment.media_type, "application/octet-stream"):
-                try:
-                    self.tracker.attach(
-                        key,
-                        attachment.filename,
-                        attachment.content,
-                        actor=message.sender.address,
-                        media_type=media_type,
-                    )
-                    break
-                except ValidationError as exc:
-                    if exc.field != "media_type":
-                        break  # over the tracker's size limit: the rest still go in
 
     def _duplicate(self, message: IncomingMessage, exc: DuplicateReference) -> IngestResult:
-        """The message was taken in before; finish a reopen a crash may have cut short."""
+        """The message was taken in before (its ticket or comment holds the reference).
+
+        A reply that opened a new ticket beside one it could not reopen is
+        linked to it in a second write: make sure that link is there.
+        """
         key = exc.key
         if key is not None and message.ticket_key is not None:
-            try:
-                ticket = self.tracker.get(key)
-            except NotFound:
-                return IngestResult("duplicate", key=key, reason="already taken in")
-            if self._reopen_cut_short(ticket, exc.reference):
-                action = self._reopen_action(ticket)
-                if action is not None:
-                    with contextlib.suppress(TransitionNotAllowed, ConflictError):
-                        self.tracker.transition(key, action.name, actor=message.sender.address)
+            old = self._reply_target(message)
+            if (
+                old is not None
+                and old.key != key
+                and self.tracker.workflow.category(old.status) in _INACTIVE
+                and self._opened_by(key, exc.reference)
+            ):
+                with contextlib.suppress(NotFound, ValidationError, ConflictError):
+                    self.tracker.link(key, "relates", old.key, actor=message.sender.address)
         return IngestResult("duplicate", key=key, reason="already taken in")
 
-    def _reopen_cut_short(self, ticket: Ticket, reference: str) -> bool:
-        """True when our comment is on an inactive ticket with no status change since."""
-        if self.tracker.workflow.category(ticket.status) not in _INACTIVE:
-            return False
-        commented_at: datetime | None = None
-        for event in self.tracker.history(ticket.key):
-            if event.type is EventType.COMMENTED and event.data.get("reference") == reference:
-                commented_at = event.at
-            elif event.type is EventType.STATUS_CHANGED and commented_at is not None:
-                return False
-        return commented_at is not None
+    def _opened_by(self, key: str, reference: str) -> bool:
+        """Whether ``reference`` opened the ticket ``key`` (rather than commented on it)."""
+        history = self.tracker.history(key)
+        return bool(history) and history[0].data.get("reference") == reference
