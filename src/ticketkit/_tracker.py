@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from ._automator import Automator, RunReport
     from .access import Policy, Principal, Session
     from .importers import ImportRecord, ImportReport
+    from .kb import KnowledgeBase, Suggestions
     from .notify import DeliveryReport, Notifier
     from .sla import SLAStatus
 
@@ -303,6 +304,35 @@ class Tracker:
         never query syntax. ``limit`` is 1 to 100. Internal notes are searched.
         """
         return search(self.store, text, limit)
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        """The knowledge base kept in this tracker's store: articles and their solutions."""
+        from .kb import KnowledgeBase
+
+        return KnowledgeBase(self)
+
+    def suggest(self, ref: Ref, *, articles: int = 3, tickets: int = 5) -> Suggestions:
+        """Published knowledge-base articles and similar tickets for the ticket, best first.
+
+        Ranked by the store's full-text engine over the ticket's title and
+        description, an article rising further when the tickets most like this
+        one were solved by it (see :mod:`ticketkit.kb`). Similar tickets exclude
+        the ticket itself and those merged with it; an open one very like it is
+        flagged ``likely_duplicate``. Only the ticket's tenant is searched.
+        """
+        from .kb import suggest
+
+        ticket = self.get(ref)
+        return suggest(
+            self,
+            title=ticket.title,
+            description=ticket.description,
+            ticket=ticket,
+            tenant=ticket.tenant,
+            articles=articles,
+            tickets=tickets,
+        )
 
     def available_actions(self, ref: Ref | Ticket, actor: str) -> list[Action]:
         """The workflow actions a front end should offer ``actor`` on this ticket now."""

@@ -12,6 +12,7 @@ from databases import fresh_database
 from ticketkit import FrozenClock, Tracker, ValidationError
 from ticketkit.access import Principal, Role
 from ticketkit.kb import DUPLICATE_SCORE, MAX_QUERY_WORDS, STOP_WORDS, query_text
+from ticketkit.kb._suggest import overlap
 
 START = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
 
@@ -127,6 +128,39 @@ class TestTickets:
         assert flags[done] == (False, 1.0)
         assert flags[faint][0] is False
         assert flags[faint][1] < DUPLICATE_SCORE
+
+    def test_a_forwarded_copy_is_flagged(self, tracker: Tracker) -> None:
+        """The same report again, forwarded with a line and a signature, is a likely duplicate."""
+        report = (
+            "Since this morning the badge reader at the loading dock rejects every card. "
+            "The red light blinks twice and the door stays locked."
+        )
+        first = tracker.open(title="Loading dock badge reader", description=report, actor="a@x")
+        again = tracker.open(
+            title="Fwd: Loading dock badge reader",
+            description=f"Forwarding again.\n\n{report}\n\n--\nMaria, logistics",
+            actor="a@x",
+        )
+        (found,) = tracker.suggest(again.key).tickets
+        assert (found.ticket.key, found.likely_duplicate) == (first.key, True)
+        assert overlap({"a", "b"}, {"a", "b"}) == 1.0
+
+    def test_a_short_ticket_inside_a_long_one_is_not_a_duplicate(self, tracker: Tracker) -> None:
+        """A few words found in a long ticket score high one way round, but share little."""
+        long = tracker.open(
+            title="Outlook login loop after password reset",
+            description=(
+                "Reset my password via the portal after the holiday. Now Outlook says Need "
+                "Password at the bottom, Teams works, webmail works, phone mail stopped too, "
+                "tried restarting twice and removing the profile."
+            ),
+            actor="a@x",
+        )
+        short = tracker.open(title="Forgot password", description="Reset password?", actor="b@x")
+        (found,) = tracker.suggest(short.key).tickets
+        assert found.ticket.key == long.key
+        assert found.score >= DUPLICATE_SCORE
+        assert not found.likely_duplicate
 
     def test_counts_are_respected(self, tracker: Tracker) -> None:
         """articles= and tickets= cap each list; 0 gives none."""

@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from attrs import evolve
+
 from .._access_log import Denial
 from .._clock import ensure_utc
 from .._edits import check_attachments
@@ -44,7 +46,9 @@ from ._view import view_attachments, view_comments, view_events, view_ticket
 
 if TYPE_CHECKING:
     from .._tracker import Ref, Tracker
+    from ..kb import Suggestions
     from ..sla import SLAStatus
+    from ._kb import SessionKnowledgeBase
 
 __all__ = ["Session"]
 
@@ -692,3 +696,53 @@ class Session:
         """The tenant's refused attempts, newest first (administrators only)."""
         self._require("administer", None, "access log")
         return list(self.tracker.store.denials(tenant=self.tenant, limit=limit))
+
+    # -- the knowledge base -------------------------------------------------------
+
+    @property
+    def kb(self) -> SessionKnowledgeBase:
+        """The knowledge base as this principal may use it (see :mod:`ticketkit.kb`)."""
+        from ._kb import SessionKnowledgeBase
+
+        return SessionKnowledgeBase(self)
+
+    def suggest(self, ref: Ref, *, articles: int = 3, tickets: int = 5) -> Suggestions:
+        """Published articles and similar tickets for a ticket this principal may read.
+
+        Similar tickets are those the principal may read, and only for principals
+        who read internal notes: a customer gets articles alone, ranked by their
+        text alone, since the ranking of tickets uses internal notes. For staff,
+        articles rise when similar tickets they may read were solved by them.
+        """
+        from ..kb import Suggestions, suggest
+
+        ticket = self._find(ref)
+        if not self.sees_internal:
+            found = suggest(
+                self.tracker,
+                title=ticket.title,
+                description=ticket.description,
+                ticket=ticket,
+                tenant=self.tenant,
+                articles=articles,
+                tickets=0,
+                use_tickets=False,
+            )
+            return Suggestions(articles=found.articles)
+        if self._scope is None:
+            self._scope = tuple(visibility_conditions(self.principal, self.policy))
+        found = suggest(
+            self.tracker,
+            title=ticket.title,
+            description=ticket.description,
+            ticket=ticket,
+            tenant=self.tenant,
+            articles=articles,
+            tickets=tickets,
+            where=check_query(Query(conditions=self._scope), self.tracker.config.fields),
+            visible=self._readable,
+        )
+        return Suggestions(
+            articles=found.articles,
+            tickets=tuple(evolve(s, ticket=self._view(s.ticket)) for s in found.tickets),
+        )

@@ -15,6 +15,7 @@ from ._classify import Classifier, Suggestion
 from ._promote import CUSTOMER, promoted_body
 from ._service import ArticleHit, KnowledgeBase
 from ._suggest import (
+    DUPLICATE_OVERLAP,
     DUPLICATE_SCORE,
     MAX_QUERY_WORDS,
     SOLVED_WEIGHT,
@@ -29,6 +30,7 @@ from ._text_features import STOP_WORDS, features
 __all__ = [
     "ARTICLE_PREFIX",
     "CUSTOMER",
+    "DUPLICATE_OVERLAP",
     "DUPLICATE_SCORE",
     "MAX_QUERY_WORDS",
     "SOLVED_WEIGHT",
