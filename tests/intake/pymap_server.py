@@ -18,12 +18,14 @@ import subprocess
 import threading
 from argparse import Namespace
 from collections.abc import Iterator, Sequence
-from contextlib import AsyncExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from proxyprotocol.reader import ProxyProtocolReader
+from proxyprotocol.sock import SocketInfo
 from pymap.backend.dict import Config, DictBackend, Login
+from pymap.concurrent import Subsystem
 from pymap.imap import IMAPServer
 from pysasl.hashing import BuiltinHash
 
@@ -151,6 +153,7 @@ def running_pymap(
             args,
             invalid_user_sleep=0.0,
             hash_context=BuiltinHash(rounds=1000),  # pymap's 500,000 rounds cost 0.3 s a login
+            cpu_subsystem=Subsystem.for_asyncio(),  # hash on the loop: no thread pool to stop
             ssl_context=starttls,
             reject_dnsbl=False,
         )
@@ -158,27 +161,39 @@ def running_pymap(
         await DictBackend._add_demo_user(config, login)
         backend = DictBackend(login, config)
         config.apply_context()
-        callback = ProxyProtocolReader(config.proxy_protocol).get_callback(
-            IMAPServer(backend.login, config)
-        )
-        async with AsyncExitStack() as stack:
-            await backend.start(stack)
-            server = await asyncio.start_server(callback, "127.0.0.1", 0, ssl=implicit_tls)
-            await stack.enter_async_context(server)
-            found["port"] = server.sockets[0].getsockname()[1]
-            found["config"] = config
-            stop.append(asyncio.Event())
-            ready.set()
-            await stop[0].wait()
+        imap = IMAPServer(backend.login, config)
+        connections: set[asyncio.Task[object]] = set()
+
+        async def connected(
+            reader: asyncio.StreamReader, writer: asyncio.StreamWriter, info: SocketInfo
+        ) -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            connections.add(task)
+            try:
+                await imap(reader, writer, info)
+            finally:
+                writer.close()
+                connections.discard(task)
+
+        callback = ProxyProtocolReader(config.proxy_protocol).get_callback(connected)
+        server = await asyncio.start_server(callback, "127.0.0.1", 0, ssl=implicit_tls)
+        found["port"] = server.sockets[0].getsockname()[1]
+        found["config"] = config
+        stop.append(asyncio.Event())
+        ready.set()
+        await stop[0].wait()
+        server.close()
+        for task in list(connections):  # clients a failing test left connected
+            task.cancel()
+        await asyncio.gather(*connections, return_exceptions=True)
+        await server.wait_closed()
 
     loop = asyncio.new_event_loop()
 
     def run() -> None:
         try:
             loop.run_until_complete(serve())
-            for task in asyncio.all_tasks(loop):
-                task.cancel()
-            loop.run_until_complete(asyncio.sleep(0))
         except BaseException as exc:  # the test sees it instead of a hang
             found["error"] = exc
             ready.set()
