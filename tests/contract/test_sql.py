@@ -3,8 +3,9 @@
 Each class gets one private database for all its tests (see ``tests/databases.py``),
 built by the migrations so that it has the search index too; each test empties it
 first, so every test starts from an empty store. Emptying the tables empties the
-search index with them (SQLite's triggers delete its rows; the indexes of the
-servers are on the tables themselves).
+search indexes with them: SQLite's triggers delete the rows of ``tk_search`` and
+``tk_article_search`` as the tickets and articles go (checked each time); the
+indexes of the servers are on the tables themselves.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import delete, text
 from databases import fresh_database
 from ticketkit.storage.sql import SQLStore, upgrade
 from ticketkit.storage.sql._schema import metadata
+from ticketkit.storage.sql._search import SEARCH_TABLES
 from ticketkit.testing import StoreContract
 
 
@@ -49,6 +51,9 @@ class _SQLContract(StoreContract):
             else:
                 for table in reversed(metadata.sorted_tables):
                     conn.execute(delete(table))
+                for index in SEARCH_TABLES:
+                    left = conn.execute(text(f"SELECT count(*) FROM {index}")).scalar()
+                    assert left == 0, f"{index} kept {left} rows of deleted tickets or articles"
         return store
 
 

@@ -51,6 +51,37 @@ def upgraded(
         engine.dispose()
 
 
+KB_TABLES = ("tk_articles", "tk_article_tags", "tk_article_revisions", "tk_solutions")
+
+
+def downgrade(engine: sa.Engine, revision: str) -> None:
+    """Run the migrations' ``downgrade`` down to ``revision`` (Alembic's command; ticketkit
+    itself never downgrades)."""
+    from alembic import command
+
+    with _migrate._migrating(engine) as conn:
+        command.downgrade(_migrate._config(conn), revision)
+
+
+def article_search_structures(engine: sa.Engine) -> set[str]:
+    """The names of the articles' full-text structures the database has."""
+    inspector = sa.inspect(engine)
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            found = conn.execute(
+                sa.text(
+                    "SELECT name FROM sqlite_master WHERE name LIKE 'tk_article_search%' "
+                    "AND type IN ('table', 'trigger')"
+                )
+            ).scalars()
+            return set(found)
+    if "tk_articles" not in inspector.get_table_names():
+        return set()
+    found = {i["name"] or "" for i in inspector.get_indexes("tk_articles")}
+    found |= {c["name"] for c in inspector.get_columns("tk_articles")}
+    return found & {"ix_tk_articles_search", "search_text"}
+
+
 def table_names(engine: sa.Engine) -> set[str]:
     return set(sa.inspect(engine).get_table_names())
 
@@ -219,7 +250,7 @@ class TestUpgrade:
         replaces the assignee index by (assignee, status); the schema then matches the code."""
         upgrade(engine, "0004")
         assert not {"tk_schedule", "tk_outbox", "tk_counters"} & table_names(engine)
-        assert upgrade(engine, "0005") == "0005" == HEAD
+        assert upgrade(engine, "0005") == "0005"
         assert {"tk_schedule", "tk_outbox", "tk_counters"} <= table_names(engine)
         inspector = sa.inspect(engine)
         ticket_indexes = {i["name"] for i in inspector.get_indexes("tk_tickets")}
@@ -228,6 +259,53 @@ class TestUpgrade:
         assert "ix_tk_schedule_due_at_ticket_id" in {
             i["name"] for i in inspector.get_indexes("tk_schedule")
         }
+        assert upgrade(engine) == HEAD
+        assert differences(engine, metadata) == []
+
+    def test_knowledge_base_tables_are_added_to_a_0005_database(self, engine: sa.Engine) -> None:
+        """0005 to 0006 adds the article, tag, revision and solution tables with their indexes
+        and the articles' full-text index; the schema then matches the code."""
+        upgrade(engine, "0005")
+        assert not set(KB_TABLES) & table_names(engine)
+        assert upgrade(engine, "0006") == "0006" == HEAD
+        assert set(KB_TABLES) <= table_names(engine)
+        inspector = sa.inspect(engine)
+        article_indexes = {i["name"] for i in inspector.get_indexes("tk_articles")}
+        assert "ix_tk_articles_tenant_status_id" in article_indexes
+        assert "ix_tk_article_tags_tag_article_id" in {
+            i["name"] for i in inspector.get_indexes("tk_article_tags")
+        }
+        assert "ix_tk_solutions_article_id" in {
+            i["name"] for i in inspector.get_indexes("tk_solutions")
+        }
+        assert article_search_structures(engine)
+        assert differences(engine, metadata) == []
+
+    def test_knowledge_base_migration_finishes_an_interrupted_run(self, engine: sa.Engine) -> None:
+        """A 0006 run cut short after some DDL committed (MariaDB/MySQL) is finished, not failed."""
+        upgrade(engine, "0005")
+        # What an interrupted run can leave on MariaDB: some tables and one index.
+        with engine.begin() as conn:
+            metadata.tables["tk_articles"].create(conn, checkfirst=False)
+            metadata.tables["tk_article_revisions"].create(conn)
+        assert current_revision(engine) == "0005"
+        assert upgrade(engine) == HEAD
+        assert article_search_structures(engine)
+        assert differences(engine, metadata) == []
+
+    def test_knowledge_base_migration_downgrades(self, engine: sa.Engine) -> None:
+        """Down from 0006 to 0005 drops the knowledge base, its search index included, and
+        keeps the tickets; upgrading again restores it."""
+        upgrade(engine)
+        execute(engine, "INSERT INTO tk_key_sequences (prefix, last_number) VALUES ('TK', 7)")
+        downgrade(engine, "0005")
+        assert current_revision(engine) == "0005"
+        assert not set(KB_TABLES) & table_names(engine)
+        assert not article_search_structures(engine)
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT last_number FROM tk_key_sequences")).all() == [(7,)]
+        assert upgrade(engine) == HEAD
+        assert article_search_structures(engine)
         assert differences(engine, metadata) == []
 
     def test_automation_migration_finishes_an_interrupted_run(self, engine: sa.Engine) -> None:

@@ -183,7 +183,7 @@ def test_upgrade_keeps_every_row_and_makes_old_tickets_searchable(url: str, sour
     before_rows = at_revision(url, "0001", source)
     before = read_back(source)
 
-    assert upgrade(url) == HEAD == "0005"
+    assert upgrade(url) == HEAD == "0006"
 
     after_rows = dump(url)
     assert projected(after_rows, before_rows) == before_rows
@@ -291,12 +291,12 @@ def test_upgrade_from_0003_puts_every_ticket_in_the_default_tenant(url: str, sou
 
 
 def test_upgrade_from_0004_adds_empty_automation_tables_that_work(url: str, source: str) -> None:
-    """From 0004 to 0005: every row kept, the automation tables empty, then usable."""
+    """From 0004 on: every row kept, the automation tables empty, then usable."""
     before_rows = at_revision(url, "0004", source)
     assert not {"tk_schedule", "tk_outbox", "tk_counters"} & set(before_rows)
     before = read_back(source)
 
-    assert upgrade(url) == HEAD == "0005"
+    assert upgrade(url) == HEAD == "0006"
 
     after_rows = dump(url)
     assert projected(after_rows, before_rows) == before_rows
@@ -319,3 +319,41 @@ def test_upgrade_from_0004_adds_empty_automation_tables_that_work(url: str, sour
                 e.type for e in tracker.history("TK-1")
             ]
         assert store.due_count(later.replace(minute=59)) == len(TICKETS) - 2
+
+
+def test_upgrade_from_0005_adds_an_empty_knowledge_base_that_works(url: str, source: str) -> None:
+    """From 0005 to 0006: every row kept, the knowledge base empty, then usable with the
+    old tickets (articles written, searched, listed and linked to them)."""
+    before_rows = at_revision(url, "0005", source)
+    kb_tables = {"tk_articles", "tk_article_tags", "tk_article_revisions", "tk_solutions"}
+    assert not kb_tables & set(before_rows)
+    before = read_back(source)
+
+    assert upgrade(url) == HEAD == "0006"
+
+    after_rows = dump(url)
+    assert projected(after_rows, before_rows) == before_rows
+    assert [after_rows[name] for name in sorted(kb_tables)] == [[], [], [], []]
+    assert after_rows == dump(source)
+    with Tracker.from_url(url, create=False) as tracker:
+        assert snapshot(tracker) == before
+        kb = tracker.kb
+        assert kb.articles() == []
+        assert kb.search("printer") == []
+        article = kb.create(
+            "Printer jams every morning",
+            "Open tray 2 and remove the torn sheet.",
+            actor="alice",
+            tags=["printer", "hardware"],
+            status="published",
+        )
+        assert article.key == "KB-1"
+        assert [h.article.key for h in kb.search("printer jams")] == ["KB-1"]
+        assert [a.key for a in kb.articles(tag="printer")] == ["KB-1"]
+        assert kb.link("TK-1", article.key, actor="alice") is not None
+        assert kb.link("TK-2", article.key, actor="alice") is not None
+        assert [s.ticket_key for s in kb.solved(article.key)] == ["TK-1", "TK-2"]
+        assert [a.key for a in kb.solutions("TK-1")] == ["KB-1"]
+        assert tracker.history("TK-1")[-1].type.value == "solution_linked"
+        found = tracker.suggest("TK-1")
+        assert [s.article.key for s in found.articles] == ["KB-1"]

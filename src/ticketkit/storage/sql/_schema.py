@@ -19,6 +19,9 @@ from ._types import Blob, Id, JSONText, LongText, Name, Number, UTCDateTime
 
 __all__ = [
     "access_denials",
+    "article_revisions",
+    "article_tags",
+    "articles",
     "attachment_content",
     "attachments",
     "comments",
@@ -30,6 +33,7 @@ __all__ = [
     "metadata",
     "outbox",
     "schedule",
+    "solutions",
     "ticket_references",
     "ticket_tags",
     "ticket_watchers",
@@ -272,4 +276,69 @@ counters = Table(
     metadata,
     Column("name", Name(200), primary_key=True),
     Column("value", Id, nullable=False),
+)
+
+# -- the knowledge base (ticketkit.kb) ------------------------------------------------------
+
+# Articles as they are now; every version is also kept in tk_article_revisions. Listings
+# read (tenant, status, id) in id order; the search index of each dialect is made by
+# migration 0006 (see _kb_search), not here.
+articles = Table(
+    "tk_articles",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant", Name(), nullable=False),
+    Column("title", Name(255), nullable=False),
+    Column("body", LongText(), nullable=False),
+    Column("tags", JSONText, nullable=False),
+    Column("status", Name(16), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("author", Name(), nullable=False),
+    Column("created", UTCDateTime, nullable=False),
+    Column("updated_by", Name(), nullable=False),
+    Column("updated", UTCDateTime, nullable=False),
+    Column("source_ticket", Name(32), nullable=True),
+    Index(None, "tenant", "status", "id"),
+)
+
+
+def _article_fk() -> ForeignKey:
+    return ForeignKey("tk_articles.id", ondelete="CASCADE")
+
+
+# One row per tag of an article, like tk_ticket_tags: the tag filter reads (tag, article_id).
+article_tags = Table(
+    "tk_article_tags",
+    metadata,
+    Column("article_id", Id, _article_fk(), primary_key=True),
+    Column("tag", Name(64), primary_key=True),
+    Index(None, "tag", "article_id"),
+)
+
+# Every version of every article, written in the transaction that makes the version.
+article_revisions = Table(
+    "tk_article_revisions",
+    metadata,
+    Column("article_id", Id, _article_fk(), primary_key=True, autoincrement=False),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("title", Name(255), nullable=False),
+    Column("body", LongText(), nullable=False),
+    Column("tags", JSONText, nullable=False),
+    Column("status", Name(16), nullable=False),
+    Column("author", Name(), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("note", Name(255), nullable=True),
+)
+
+# Article article_id solves ticket ticket_id. The primary key serves a batch of tickets
+# (suggestions ask for up to 10 at once); the index, the tickets an article solved.
+solutions = Table(
+    "tk_solutions",
+    metadata,
+    Column("ticket_id", Id, _ticket_fk(), primary_key=True, autoincrement=False),
+    Column("article_id", Id, _article_fk(), primary_key=True, autoincrement=False),
+    Column("tenant", Name(), nullable=False),
+    Column("linked_by", Name(), nullable=False),
+    Column("linked_at", UTCDateTime, nullable=False),
+    Index(None, "article_id"),
 )

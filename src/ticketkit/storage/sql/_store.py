@@ -46,6 +46,7 @@ from ._automation import SQLAutomationReads, SQLAutomationTransaction
 from ._compile import compile_query
 from ._driver_reads import DriverReads, event_from_driver, ticket_from_driver
 from ._engine import Durability, begin_write, make_engine, owns_transactions, translate_errors
+from ._kb import SQLKBReads, SQLKBTransaction
 from ._prepared import Prepared
 from ._schema import (
     access_denials,
@@ -264,7 +265,7 @@ def _new_id(result: CursorResult[Any]) -> int:
     return int(key[0])
 
 
-class SQLTransaction(SQLAutomationTransaction):
+class SQLTransaction(SQLAutomationTransaction, SQLKBTransaction):
     """One database transaction; see :class:`ticketkit.storage.Transaction`.
 
     The search index needs no code here: the database updates it in this same
@@ -546,7 +547,7 @@ class SQLTransaction(SQLAutomationTransaction):
         return [evolve(c, id=i) for c, i in zip(new_comments, ids, strict=True)]
 
 
-class SQLStore(SQLAutomationReads):
+class SQLStore(SQLAutomationReads, SQLKBReads):
     """Tickets in a SQL database through SQLAlchemy 2 Core.
 
     Build one with :meth:`from_url`, or hand it the :class:`~sqlalchemy.Engine`
