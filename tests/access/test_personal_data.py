@@ -212,6 +212,16 @@ class TestErasePerson:
         tracker.assign(watched.key, PERSON, actor="ann")
         tracker.assign(watched.key, "ann", actor="ann")  # a past assignee, in events only
         untouched = tracker.open("Not about Dora", actor="zed@other.example", tenant=A)
+        # Dora helps write the knowledge base too: an article of hers, edited by her and
+        # by ann, one of ann's she edited, and her link of an article to her ticket.
+        kb = tracker.kb
+        hers = kb.create("Printer jams", "Open tray 2.", actor=PERSON, tenant=A, status="published")
+        kb.edit(hers.id, actor=PERSON, body="Open tray 2 and pull.", note="clearer")
+        kb.edit(hers.id, actor="ann", tags=["printer"])
+        anns = kb.create("Toner smudges", "Shake the toner.", actor="ann", tenant=A)
+        kb.edit(anns.id, actor=PERSON, title="Toner smudges pages")
+        kb.link(own.key, hers.id, actor=PERSON)
+        kb.link(watched.key, anns.id, actor="ann")
         return own.key, watched.key, untouched.key
 
     def test_address_replaced_everywhere(self, tracker: Tracker) -> None:
@@ -239,12 +249,36 @@ class TestErasePerson:
         assert tracker.search(SECRET) == []
 
     def test_nothing_left_in_any_table(self, tracker: Tracker) -> None:
-        """Read back every row: the address and the erased comment text are gone."""
+        """Read back every row: the address and the erased comment text are gone, from the
+        knowledge base (articles, revisions, solutions, search index) too."""
         self._world(tracker)
+        assert PERSON in everything(tracker)
         tracker.session(ADMIN).erase_person(PERSON)
         dump = everything(tracker)
         assert SECRET not in dump
         assert PERSON not in dump
+
+    def test_knowledge_base_names_the_pseudonym(self, tracker: Tracker) -> None:
+        """Her articles, her versions and her links name the pseudonym; the texts, the other
+        authors, and her articles in another tenant stay as they were."""
+        own, watched, _ = self._world(tracker)
+        elsewhere = tracker.kb.create("Globex VPN", "Reconnect.", actor=PERSON, tenant="globex")
+        alias = tracker.session(ADMIN).erase_person(PERSON)
+        kb = tracker.kb
+        hers, anns = kb.articles(tenant=A)
+        assert (hers.author, hers.updated_by) == (alias, "ann")
+        assert (anns.author, anns.updated_by) == ("ann", alias)
+        assert [r.author for r in kb.history(hers.id)] == [alias, alias, "ann"]
+        assert [r.author for r in kb.history(anns.id)] == ["ann", alias]
+        assert [r.body for r in kb.history(hers.id)][1:] == ["Open tray 2 and pull."] * 2
+        assert [s.linked_by for s in kb.solved(hers.id)] == [alias]
+        assert [s.linked_by for s in kb.solved(anns.id)] == ["ann"]
+        assert [a.key for a in kb.solutions(own)] == [hers.key]
+        assert [a.key for a in kb.solutions(watched)] == [anns.key]
+        assert [h.article.key for h in kb.search("tray", tenant=A)] == [hers.key]
+        linked = [e for e in tracker.history(own) if e.type.value == "solution_linked"]
+        assert [e.actor for e in linked] == [alias]
+        assert kb.get(elsewhere.id) == elsewhere
 
     def test_notifications_forget_the_person(self, tracker: Tracker) -> None:
         """Queued and sent notifications to the person name the pseudonym afterwards."""

@@ -266,6 +266,8 @@ def erase_person(session: Session, person: str) -> str:
         tx.rename_in_denials(person, alias, tenant=session.tenant)
         # Notifications waiting (or kept after sending) name their recipients.
         tx.rename_in_outbox(person, alias, tenant=session.tenant)
+        # Knowledge-base articles and revisions they wrote, solutions they linked.
+        tx.rename_in_articles(person, alias, tenant=session.tenant)
     return alias
 
 
