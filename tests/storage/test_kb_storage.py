@@ -401,8 +401,10 @@ class TestReadsAtSize:
         stmt = article_search_statement(crowded.dialect, RARE, 10, tenant, statuses)
         found = plan(crowded, stmt)
         if crowded.dialect == "sqlite":
-            assert "SCAN tk_article_search VIRTUAL TABLE INDEX" in found, found
-            assert "SCAN tk_articles" not in found, found
+            # One match (0:M), never a probe per article (0:=M), then primary-key lookups.
+            assert "SCAN tk_article_search VIRTUAL TABLE INDEX 0:M" in found, found
+            assert "=M" not in found, found
+            assert "SEARCH tk_articles USING INTEGER PRIMARY KEY" in found, found
         elif crowded.dialect == "postgresql":
             assert "Bitmap Index Scan on ix_tk_articles_search" in found, found
             assert "Seq Scan" not in found, found

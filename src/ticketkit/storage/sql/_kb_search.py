@@ -80,9 +80,13 @@ def _sqlite(found: list[str], scope: str) -> tuple[str, dict[str, str]]:
     # Each word becomes an FTS5 string ("…", inner quotes doubled): never an operator,
     # a column filter or a prefix query. Any word may match.
     query = " OR ".join('"' + w.replace('"', '""') + '"' for w in found)
+    # CROSS JOIN keeps SQLite's join order: the match runs once, then each match's
+    # article is read by primary key. Left to the planner, a selective tenant or status
+    # could make it probe the FTS index once per article, re-running the match each time
+    # (as ticket search found; see _search).
     sql = (
         f"SELECT {_COLUMNS}, -{SQLITE_ARTICLE_RANK} AS score FROM tk_article_search "
-        "JOIN tk_articles ON tk_articles.id = tk_article_search.rowid "
+        "CROSS JOIN tk_articles ON tk_articles.id = tk_article_search.rowid "
         f"WHERE tk_article_search MATCH :query{scope} "
         f"ORDER BY {SQLITE_ARTICLE_RANK}, tk_articles.id LIMIT :limit"
     )
