@@ -319,8 +319,13 @@ class TestSessions:
         assert everything(memory) == before
         assert session.comment(key, "Words only").body == "Words only"
 
-    def test_bad_files_are_refused_before_the_permission_check(self, memory: Tracker) -> None:
-        """A session checks the files as the tracker does."""
+    def test_bad_files_are_refused_as_the_tracker_refuses_them(self, memory: Tracker) -> None:
+        """A session checks the files as the tracker does, and writes nothing."""
+        key = memory.open("Mine", actor="bob").key
         session = self.customer(memory, attach=True)
+        before = everything(memory)
         with pytest.raises(ValidationError, match="attachment 1"):
             session.open("Crash", attachments=["log.txt"])
+        with pytest.raises(ValidationError, match=r"'big\.bin' is 65 bytes"):
+            session.comment(key, "x", attachments=[NewAttachment("big.bin", b"x" * 65)])
+        assert everything(memory) == before
