@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -811,6 +813,8 @@ class Tracker:
         A used reference raises :class:`DuplicateReference`. A conflict with another
         write (perhaps the same change from another process) looks for the
         reference again, then tries again, unless ``expected_version`` pinned it.
+        So does a write the database aborted to break a deadlock (MariaDB's, when
+        writers of one reference meet on the ticket's row): it rolled back whole.
         """
         if reference is None:
             return self._write(ref, actor, expected_version, change)
@@ -825,6 +829,10 @@ class Tracker:
             except ConflictError:
                 if expected_version is not None or attempt == _REFERENCE_ATTEMPTS - 1:
                     raise
+            except StorageError as exc:
+                if not exc.retryable or attempt == _REFERENCE_ATTEMPTS - 1:
+                    raise
+                time.sleep(random.uniform(0.005, 0.02) * (attempt + 1))  # part the writers
         raise AssertionError("unreachable")  # pragma: no cover
 
     def attach(
