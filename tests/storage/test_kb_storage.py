@@ -30,7 +30,11 @@ from ticketkit.kb import Article, ArticleStatus, Solution
 from ticketkit.storage.memory import MemoryStore
 from ticketkit.storage.sql import SQLStore, SQLTransaction, upgrade
 from ticketkit.storage.sql import _kb as kb
-from ticketkit.storage.sql._kb_search import article_search_statement
+from ticketkit.storage.sql._kb_search import (
+    MYSQL_ARTICLE_TEXT,
+    PG_ARTICLE_VECTOR,
+    article_search_statement,
+)
 from ticketkit.storage.sql._schema import article_tags, articles, solutions
 
 AT = datetime(2026, 4, 6, 9, 0, tzinfo=UTC)
@@ -281,6 +285,39 @@ class TestBadInput:
         assert store.articles(tenant="t-none", statuses=[]) == []
         assert store.search_articles("nobody", limit=5, tenant="t-none", statuses=[]) == []
         assert len(store.search_articles("nobody", limit=5, tenant="t-none")) == 1
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mysql"])
+def test_generated_search_column_holds_what_the_code_says(backend: str, tmp_path: Path) -> None:
+    """The column migration 0006 generates is _kb_search's documented expression, and
+    follows edits."""
+    column, expression = {
+        "postgresql": ("search_vector", PG_ARTICLE_VECTOR),
+        "mysql": ("search_text", MYSQL_ARTICLE_TEXT),
+    }[backend]
+    with fresh_database(backend, tmp_path) as url:
+        upgrade(url)
+        store = SQLStore.from_url(url)
+        try:
+            with store.transaction() as tx:
+                made = tx.create_article(
+                    article(
+                        "Wi-Fi drops",
+                        "Ünïcode body; e-mail bob@example.com",
+                        tags=frozenset({"net"}),
+                    )
+                )
+            with store.transaction() as tx:
+                tx.update_article(evolve(made, version=2, body="Changed body"), 1)
+            with store.engine.connect() as conn:
+                same, stored = conn.execute(
+                    sa.text(f"SELECT {column} = ({expression}), {column} FROM tk_articles")
+                ).one()
+        finally:
+            store.close()
+    assert same
+    assert "changed" in str(stored)
+    assert "bob" not in str(stored)
 
 
 # -- the reads at size ----------------------------------------------------------------------

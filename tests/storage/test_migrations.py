@@ -79,7 +79,7 @@ def article_search_structures(engine: sa.Engine) -> set[str]:
         return set()
     found = {i["name"] or "" for i in inspector.get_indexes("tk_articles")}
     found |= {c["name"] for c in inspector.get_columns("tk_articles")}
-    return found & {"ix_tk_articles_search", "search_text"}
+    return found & {"ix_tk_articles_search", "search_text", "search_vector"}
 
 
 def table_names(engine: sa.Engine) -> set[str]:

@@ -83,10 +83,14 @@ __all__ = [
 #: made by migrations 0002 (tickets) and 0006 (articles, see ``_kb_search``), not by
 #: ``_schema.metadata``; :func:`include_name` leaves them out when Alembic compares a
 #: database with the metadata. SQLite has the tables (and FTS5's shadow tables
-#: ``<table>_*``); PostgreSQL the indexes; MariaDB/MySQL the indexes and the columns.
+#: ``<table>_*``); PostgreSQL and MariaDB/MySQL the indexes and some of the columns.
 SEARCH_TABLES = ("tk_search", "tk_article_search")
 SEARCH_INDEXES = ("ix_tk_tickets_search", "ix_tk_comments_search", "ix_tk_articles_search")
-SEARCH_COLUMNS = (("tk_comments", "search_body"), ("tk_articles", "search_text"))
+SEARCH_COLUMNS = (
+    ("tk_comments", "search_body"),  # MariaDB/MySQL
+    ("tk_articles", "search_text"),  # MariaDB/MySQL
+    ("tk_articles", "search_vector"),  # PostgreSQL
+)
 
 _OPTIMIZE_SQLITE = text("INSERT INTO tk_search (tk_search) VALUES ('optimize')")
 
