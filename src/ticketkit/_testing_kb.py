@@ -176,10 +176,8 @@ class KnowledgeBaseContract:
         with pytest.raises(NotFound), store.transaction() as tx:
             tx.update_article(evolve(_article(), id=99, version=2), 1)
 
-    def test_failed_transaction_keeps_no_article_and_gives_its_id_to_no_one(
-        self, store: Store
-    ) -> None:
-        """A rolled-back article leaves nothing; the next article is not given its revisions."""
+    def test_failed_transaction_keeps_no_article_nor_its_revision(self, store: Store) -> None:
+        """A rolled-back article leaves nothing: the next article has only its own revision."""
         _then_fail(store, lambda tx: tx.create_article(_article("Lost")))
         assert store.articles() == []
         (kept,) = _create(store, _article("Kept"))
