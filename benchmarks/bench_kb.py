@@ -44,6 +44,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_databases import server_database
 from kb_eval import EvalSet, load
 
 from ticketkit import Priority
@@ -62,26 +63,6 @@ _NUMBER = re.compile(r"\d+")
 
 
 @contextmanager
-def _server_database(url: str) -> Iterator[str]:
-    """A new, empty database on the server of ``url``; dropped afterwards."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    server = make_url(url)
-    name = f"tk_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    quote = '"' if server.get_backend_name() == "postgresql" else "`"
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {quote}{name}{quote}"))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE {quote}{name}{quote}"))
-        admin.dispose()
-
-
-@contextmanager
 def _store(kind: str, tmp: Path) -> Iterator[Store]:
     """A new, empty store: ``memory``, ``sqlite`` or a server URL."""
     if kind == "memory":
@@ -96,7 +77,7 @@ def _store(kind: str, tmp: Path) -> Iterator[Store]:
         finally:
             store.close()
         return
-    with _server_database(kind) as url:
+    with server_database(kind) as url:
         upgrade(url)
         store = SQLStore.from_url(url)
         try:

@@ -54,6 +54,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_databases import server_database
 from kb_eval import EvalSet, EvalTicket, load
 
 from ticketkit import Tracker
@@ -84,26 +85,6 @@ def _rank(found: Suggestions, right: str) -> int | None:
 
 
 @contextmanager
-def _server_database(url: str) -> Iterator[str]:
-    """A new, empty database on the server of ``url``; dropped afterwards."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    server = make_url(url)
-    name = f"tk_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    quote = '"' if server.get_backend_name() == "postgresql" else "`"
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {quote}{name}{quote}"))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE {quote}{name}{quote}"))
-        admin.dispose()
-
-
-@contextmanager
 def _tracker(kind: str, tmp: Path) -> Iterator[Tracker]:
     """A new, empty tracker: ``memory``, ``sqlite`` or a server URL."""
     if kind == "memory":
@@ -113,7 +94,7 @@ def _tracker(kind: str, tmp: Path) -> Iterator[Tracker]:
         with Tracker.from_url(f"sqlite:///{tmp / f'{uuid.uuid4().hex}.db'}") as tracker:
             yield tracker
     else:
-        with _server_database(kind) as url, Tracker.from_url(url) as tracker:
+        with server_database(kind) as url, Tracker.from_url(url) as tracker:
             yield tracker
 
 

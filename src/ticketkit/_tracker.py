@@ -325,16 +325,7 @@ class Tracker:
         """
         from .kb import suggest
 
-        ticket = self.get(ref)
-        return suggest(
-            self,
-            title=ticket.title,
-            description=ticket.description,
-            ticket=ticket,
-            tenant=ticket.tenant,
-            articles=articles,
-            tickets=tickets,
-        )
+        return suggest(self, ticket=self.get(ref), articles=articles, tickets=tickets)
 
     def available_actions(self, ref: Ref | Ticket, actor: str) -> list[Action]:
         """The workflow actions a front end should offer ``actor`` on this ticket now."""

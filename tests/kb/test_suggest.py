@@ -11,7 +11,7 @@ import pytest
 from databases import fresh_database
 from ticketkit import FrozenClock, Tracker, ValidationError
 from ticketkit.access import Principal, Role
-from ticketkit.kb import DUPLICATE_SCORE, MAX_QUERY_WORDS, STOP_WORDS, query_text
+from ticketkit.kb import DUPLICATE_SCORE, MAX_QUERY_WORDS, STOP_WORDS, query_text, suggest
 from ticketkit.kb._suggest import overlap
 
 START = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
@@ -210,6 +210,22 @@ class TestQueryText:
         key = tracker.open(title="Anything", actor="a@x").key
         with pytest.raises(ValidationError, match=message):
             tracker.suggest(key, articles=articles, tickets=tickets)  # type: ignore[arg-type]
+
+
+class TestText:
+    def test_a_text_not_yet_in_a_ticket(self, tracker: Tracker) -> None:
+        """A web form's text gets articles and similar tickets before it is sent."""
+        vpn = published(tracker, VPN, VPN_BODY)
+        old = tracker.open(title="VPN keeps disconnecting", actor="a@x").key
+        found = suggest(tracker, title="vpn disconnects", description="", tenant="default")
+        assert [s.article.key for s in found.articles] == [vpn]
+        assert [s.ticket.key for s in found.tickets] == [old]
+        assert not found.tickets[0].likely_duplicate  # nothing to be a duplicate of yet
+
+    def test_neither_ticket_nor_title_is_refused(self, tracker: Tracker) -> None:
+        """There is nothing to search for."""
+        with pytest.raises(ValidationError, match="needs a ticket or a title"):
+            suggest(tracker, description="only this")
 
 
 class TestSessions:

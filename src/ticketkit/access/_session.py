@@ -718,25 +718,13 @@ class Session:
 
         ticket = self._find(ref)
         if not self.sees_internal:
-            found = suggest(
-                self.tracker,
-                title=ticket.title,
-                description=ticket.description,
-                ticket=ticket,
-                tenant=self.tenant,
-                articles=articles,
-                tickets=0,
-                use_tickets=False,
-            )
+            found = suggest(self.tracker, ticket=ticket, articles=articles, use_tickets=False)
             return Suggestions(articles=found.articles)
         if self._scope is None:
             self._scope = tuple(visibility_conditions(self.principal, self.policy))
         found = suggest(
             self.tracker,
-            title=ticket.title,
-            description=ticket.description,
             ticket=ticket,
-            tenant=self.tenant,
             articles=articles,
             tickets=tickets,
             where=check_query(Query(conditions=self._scope), self.tracker.config.fields),

@@ -14,35 +14,6 @@ stdin, a Maildir or IMAP (:func:`ingest_stdin`, :func:`ingest_maildir`,
 
 from __future__ import annotations
 
-from ._attachments import IncomingAttachment, sanitize_filename
-from ._errors import IntakeError, MailRefused
-from ._gateway import IngestResult, MailGateway
-from ._html import html_to_text
-from ._imap import ingest_imap
-from ._limits import MailLimits
-from ._message import IncomingMessage, Sender, parse_message
-from ._quotes import trim_reply
-from ._sources import IngestSummary, MailSourceError, ingest_maildir, ingest_stdin
-from ._threading import outgoing_headers, thread_subject
-
-__all__ = [
-    "IncomingAttachment",
-    "IncomingMessage",
-    "IngestResult",
-    "IngestSummary",
-    "IntakeError",
-    "MailGateway",
-    "MailLimits",
-    "MailRefused",
-    "MailSourceError",
-    "Sender",
-    "html_to_text",
-    "ingest_imap",
-    "ingest_maildir",
-    "ingest_stdin",
-    "outgoing_headers",
-    "parse_message",
-    "sanitize_filename",
-    "thread_subject",
-    "trim_reply",
-]
+# The package root offers the mail side's names, gathered (and listed once) in .email.
+from .email import *  # noqa: F403
+from .email import __all__ as __all__

@@ -10,7 +10,7 @@ version does not change).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -298,50 +298,42 @@ class KnowledgeBase:
         Both must be of one tenant. The ticket's history gets a ``solution_linked``
         event (a notice, which keeps the ticket's version).
         """
-        who = check_name(actor, "actor")
-        wanted = article_id(ref)
-        now = self._now()
-        with self.tracker.store.transaction() as tx:
-            target, article = self._pair(tx, ticket, wanted)
-            solution = Solution(target.id, target.key, article.id, who, now, target.tenant)
-            if not tx.add_solution(solution):
-                return None
-            stored = tx.add_events(
-                [
-                    ticket_event(
-                        target,
-                        EventType.SOLUTION_LINKED,
-                        who,
-                        now,
-                        article_id=article.id,
-                        article=article.key,
-                    )
-                ]
-            )
-        self.tracker._publish(stored)
-        return solution
+        made: list[Solution] = []
+
+        def add(tx: Transaction, target: Ticket, article: Article, who: str, now: datetime) -> bool:
+            made.append(Solution(target.id, target.key, article.id, who, now, target.tenant))
+            return tx.add_solution(made[0])
+
+        return made[0] if self._relink(ticket, ref, actor, EventType.SOLUTION_LINKED, add) else None
 
     def unlink(self, ticket: Ref, ref: int | str, *, actor: str) -> bool:
         """Forget that the article solves the ticket; ``False`` if it was not recorded."""
+
+        def remove(tx: Transaction, target: Ticket, article: Article, *_: object) -> bool:
+            return tx.remove_solution(target.id, article.id)
+
+        return self._relink(ticket, ref, actor, EventType.SOLUTION_UNLINKED, remove)
+
+    def _relink(
+        self,
+        ticket: Ref,
+        ref: int | str,
+        actor: str,
+        kind: EventType,
+        change: Callable[[Transaction, Ticket, Article, str, datetime], bool],
+    ) -> bool:
+        """Apply ``change`` to the pair; if it changed something, record ``kind`` on the ticket."""
         who = check_name(actor, "actor")
         wanted = article_id(ref)
         now = self._now()
         with self.tracker.store.transaction() as tx:
             target, article = self._pair(tx, ticket, wanted)
-            if not tx.remove_solution(target.id, article.id):
+            if not change(tx, target, article, who, now):
                 return False
-            stored = tx.add_events(
-                [
-                    ticket_event(
-                        target,
-                        EventType.SOLUTION_UNLINKED,
-                        who,
-                        now,
-                        article_id=article.id,
-                        article=article.key,
-                    )
-                ]
+            notice = ticket_event(
+                target, kind, who, now, article_id=article.id, article=article.key
             )
+            stored = tx.add_events([notice])
         self.tracker._publish(stored)
         return True
 

@@ -129,8 +129,8 @@ def _count(value: object, what: str) -> int:
 def suggest(
     tracker: Tracker,
     *,
-    title: str,
-    description: str = "",
+    title: str | None = None,
+    description: str | None = None,
     ticket: Ticket | None = None,
     tenant: str | None = None,
     articles: int = 3,
@@ -141,17 +141,26 @@ def suggest(
 ) -> Suggestions:
     """Rank published articles and similar tickets for ``ticket`` or for a text.
 
-    ``ticket`` (if given) is left out of the similar tickets, as are the tickets
-    merged into it or it into; ``where`` (a checked query) and ``visible`` keep
-    the similar tickets to those a principal may see (and to those whose
-    solutions may lift an article). ``articles`` and ``tickets`` say how many
-    of each to return; similar tickets are searched for even with ``tickets=0``,
-    for the articles that solved them, unless ``use_tickets`` is false: then
-    articles are ranked by their text alone.
+    Give a ``ticket`` (its title, description and tenant are searched, unless
+    ``title``, ``description`` or ``tenant`` say otherwise), or a ``title`` (and
+    ``description``) not yet in a ticket, such as a web form's. The ticket is
+    left out of the similar tickets, as are the tickets merged into it or it
+    into; ``tenant`` keeps everything to one tenant. ``where`` (a checked query)
+    and ``visible`` keep the similar tickets (and so the solutions that may
+    lift an article) to those a principal may see. ``articles`` and ``tickets``
+    say how many of each to return; similar tickets are searched for even with
+    ``tickets=0``, for the articles that solved them, unless ``use_tickets`` is
+    false: then articles are ranked by their text alone.
     """
     want_articles = _count(articles, "articles")
     want_tickets = _count(tickets, "tickets")
-    text = query_text(title, description)
+    if ticket is not None:
+        title = ticket.title if title is None else title
+        description = ticket.description if description is None else description
+        tenant = ticket.tenant if tenant is None else tenant
+    if title is None:
+        raise ValidationError("suggest needs a ticket or a title", field="title")
+    text = query_text(title, description or "")
     if not text or (want_articles == 0 and want_tickets == 0):
         return Suggestions()
     similar = (
