@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
+from .._errors import ValidationError
 from .._model import Comment, Ticket
+from .._workflow import Category
 
-__all__ = ["CUSTOMER", "NO_SOLUTION", "promoted_body"]
+if TYPE_CHECKING:
+    from .._tracker import Tracker
+
+__all__ = ["CUSTOMER", "NO_SOLUTION", "check_promotable", "promoted_body"]
+
+_DONE = (Category.RESOLVED, Category.CLOSED)
 
 #: What stands in the article for the reporter's and the watchers' addresses.
 CUSTOMER = "[customer]"
@@ -42,3 +50,21 @@ def promoted_body(ticket: Ticket, public: Sequence[Comment]) -> str:
     ]
     solution = "\n\n".join(replies) or NO_SOLUTION
     return _anonymise(f"## Problem\n\n{problem}\n\n## Solution\n\n{solution}\n", people)
+
+
+def check_promotable(tracker: Tracker, ticket: Ticket) -> None:
+    """Raise ``ValidationError`` unless the ticket is resolved or closed and not promoted yet."""
+    if tracker.workflow.category(ticket.status) not in _DONE:
+        raise ValidationError(
+            f"{ticket.key} is {ticket.status!r}, not resolved or closed; resolve it before "
+            "promoting it to an article",
+            field="status",
+        )
+    store = tracker.store
+    for solution in store.solutions(ticket_ids=[ticket.id]):
+        earlier = store.get_article(solution.article_id)
+        if earlier is not None and earlier.source_ticket == ticket.key:
+            raise ValidationError(
+                f"{ticket.key} was already promoted to {earlier.key}; edit that article",
+                field="ticket",
+            )

@@ -27,7 +27,7 @@ from .._text import check_body, check_name, check_title
 from .._workflow import Category
 from ._article import Article, ArticleRevision, ArticleStatus, Solution, article_id
 from ._checks import check_article_limit, check_statuses
-from ._promote import promoted_body
+from ._promote import check_promotable, promoted_body
 
 if TYPE_CHECKING:
     from .._tracker import Ref, Tracker
@@ -365,19 +365,7 @@ class KnowledgeBase:
         """
         who = check_name(actor, "actor")
         source = self.tracker.get(ticket)
-        if self.tracker.workflow.category(source.status) not in _DONE:
-            raise ValidationError(
-                f"{source.key} is {source.status!r}, not resolved or closed; resolve it before "
-                "promoting it to an article",
-                field="status",
-            )
-        for solution in self.tracker.store.solutions(ticket_ids=[source.id]):
-            earlier = self.tracker.store.get_article(solution.article_id)
-            if earlier is not None and earlier.source_ticket == source.key:
-                raise ValidationError(
-                    f"{source.key} was already promoted to {earlier.key}; edit that article",
-                    field="ticket",
-                )
+        check_promotable(self.tracker, source)
         if body is None:
             body = promoted_body(source, self.tracker.comments(source.key, internal=False))
         draft = self._draft(
@@ -392,22 +380,11 @@ class KnowledgeBase:
         with self.tracker.store.transaction() as tx:
             article = tx.create_article(draft, note=f"promoted from {source.key}")
             current = self.tracker._load(tx, source.id)
-            tx.add_solution(
-                Solution(current.id, current.key, article.id, who, draft.created, current.tenant)
-            )
-            stored = tx.add_events(
-                [
-                    ticket_event(
-                        current,
-                        EventType.SOLUTION_LINKED,
-                        who,
-                        draft.created,
-                        article_id=article.id,
-                        article=article.key,
-                        promoted=True,
-                    )
-                ]
-            )
+            at = draft.created
+            tx.add_solution(Solution(current.id, current.key, article.id, who, at, current.tenant))
+            facts = {"article_id": article.id, "article": article.key, "promoted": True}
+            kind = EventType.SOLUTION_LINKED
+            stored = tx.add_events([ticket_event(current, kind, who, at, **facts)])
         self.tracker._publish(stored)
         return article
 
