@@ -24,7 +24,6 @@ from .._events import EventType, ticket_event
 from .._model import Ticket, normalise_tags
 from .._search import check_search, words
 from .._text import check_body, check_name, check_title
-from .._workflow import Category
 from ._article import Article, ArticleRevision, ArticleStatus, Solution, article_id
 from ._checks import check_article_limit, check_statuses
 from ._promote import check_promotable, promoted_body
@@ -36,7 +35,6 @@ if TYPE_CHECKING:
 __all__ = ["ArticleHit", "KnowledgeBase"]
 
 _PUBLISHED = (ArticleStatus.PUBLISHED,)
-_DONE = (Category.RESOLVED, Category.CLOSED)
 
 
 @attrs.frozen
