@@ -22,6 +22,7 @@ from ticketkit._errors import SchemaVersionError, StorageError, ValidationError
 from ticketkit.storage.sql import _migrate, make_engine
 from ticketkit.storage.sql._migrate import HEAD, check_schema, current_revision, upgrade
 from ticketkit.storage.sql._schema import metadata
+from ticketkit.storage.sql._search import TICKET_SEARCH_INDEXES
 from ticketkit.storage.sql._search import include_name as search_include_name
 from ticketkit.storage.sql._types import Name
 
@@ -80,6 +81,42 @@ def article_search_structures(engine: sa.Engine) -> set[str]:
     found = {i["name"] or "" for i in inspector.get_indexes("tk_articles")}
     found |= {c["name"] for c in inspector.get_columns("tk_articles")}
     return found & {"ix_tk_articles_search", "search_text", "search_vector"}
+
+
+def ticket_search_structures(engine: sa.Engine) -> set[str]:
+    """The ticket and comment full-text structures the database has, each described.
+
+    SQLite: the FTS5 table and its triggers. PostgreSQL: each index's definition and
+    each generated column. MariaDB/MySQL: each index's columns and each generated column.
+    """
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            found = conn.execute(
+                sa.text(
+                    "SELECT type || ' ' || name FROM sqlite_master WHERE name LIKE 'tk_search%' "
+                    "AND type IN ('table', 'trigger')"
+                )
+            ).scalars()
+            return set(found)
+        inspector = sa.inspect(conn)
+        described = set()
+        for table in ("tk_tickets", "tk_comments"):
+            for column in inspector.get_columns(table):
+                if "computed" in column:
+                    stored = "stored" if column["computed"].get("persisted") else "virtual"
+                    described.add(f"{stored} generated column {table}.{column['name']}")
+        if engine.dialect.name == "postgresql":
+            definitions = conn.execute(
+                sa.text("SELECT indexdef FROM pg_indexes WHERE indexname IN :names").bindparams(
+                    sa.bindparam("names", list(TICKET_SEARCH_INDEXES), expanding=True)
+                )
+            ).scalars()
+            return described | set(definitions)
+        for table in ("tk_tickets", "tk_comments"):
+            for index in inspector.get_indexes(table):
+                if index["name"] in TICKET_SEARCH_INDEXES:
+                    described.add(f"{index['name']} on {table}({', '.join(index['column_names'])})")
+        return described
 
 
 def table_names(engine: sa.Engine) -> set[str]:
@@ -267,7 +304,7 @@ class TestUpgrade:
         and the articles' full-text index; the schema then matches the code."""
         upgrade(engine, "0005")
         assert not set(KB_TABLES) & table_names(engine)
-        assert upgrade(engine, "0006") == "0006" == HEAD
+        assert upgrade(engine, "0006") == "0006"
         assert set(KB_TABLES) <= table_names(engine)
         inspector = sa.inspect(engine)
         article_indexes = {i["name"] for i in inspector.get_indexes("tk_articles")}
@@ -306,6 +343,42 @@ class TestUpgrade:
             assert conn.execute(sa.text("SELECT last_number FROM tk_key_sequences")).all() == [(7,)]
         assert upgrade(engine) == HEAD
         assert article_search_structures(engine)
+        assert differences(engine, metadata) == []
+
+    def test_stored_search_vectors_replace_expression_indexes(self, engine: sa.Engine) -> None:
+        """0006 to 0007 gives PostgreSQL's tickets and comments stored generated vectors and
+        puts the search indexes on them; the other databases are left as they were."""
+        upgrade(engine, "0006")
+        before = ticket_search_structures(engine)
+        assert upgrade(engine, "0007") == "0007" == HEAD
+        after = ticket_search_structures(engine)
+        if engine.dialect.name == "postgresql":
+            assert len(before) == 2
+            assert all("USING gin" in d and "to_tsvector" in d for d in before), before
+            assert after == {
+                "stored generated column tk_tickets.search_vector",
+                "stored generated column tk_comments.search_vector",
+                "CREATE INDEX ix_tk_tickets_search ON public.tk_tickets USING gin (search_vector)",
+                "CREATE INDEX ix_tk_comments_search ON public.tk_comments USING gin "
+                "(search_vector)",
+            }
+        else:
+            assert after == before
+            assert len(before) == (12 if engine.dialect.name == "sqlite" else 3), before
+        assert differences(engine, metadata) == []
+
+    def test_stored_search_vectors_migration_downgrades(self, engine: sa.Engine) -> None:
+        """Down from 0007 to 0006 restores 0006's ticket and comment search structures;
+        upgrading again restores 0007's."""
+        upgrade(engine, "0006")
+        at_0006 = ticket_search_structures(engine)
+        upgrade(engine)
+        at_head = ticket_search_structures(engine)
+        downgrade(engine, "0006")
+        assert current_revision(engine) == "0006"
+        assert ticket_search_structures(engine) == at_0006
+        assert upgrade(engine) == HEAD
+        assert ticket_search_structures(engine) == at_head
         assert differences(engine, metadata) == []
 
     def test_automation_migration_finishes_an_interrupted_run(self, engine: sa.Engine) -> None:

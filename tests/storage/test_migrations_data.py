@@ -18,11 +18,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
+from sqlalchemy.engine import make_url
 
 from databases import BACKENDS, fresh_database
 from ticketkit import DuplicateReference, FrozenClock, Tracker
 from ticketkit._history import replay
-from ticketkit.storage.sql import SQLStore, current_revision, upgrade
+from ticketkit.storage.sql import SQLStore, _migrate, current_revision, upgrade
 from ticketkit.storage.sql._migrate import HEAD
 from ticketkit.storage.sql._schema import metadata
 from ticketkit.storage.sql._search import SEARCH_COLUMNS
@@ -183,7 +185,7 @@ def test_upgrade_keeps_every_row_and_makes_old_tickets_searchable(url: str, sour
     before_rows = at_revision(url, "0001", source)
     before = read_back(source)
 
-    assert upgrade(url) == HEAD == "0006"
+    assert upgrade(url) == HEAD == "0007"
 
     after_rows = dump(url)
     assert projected(after_rows, before_rows) == before_rows
@@ -296,7 +298,7 @@ def test_upgrade_from_0004_adds_empty_automation_tables_that_work(url: str, sour
     assert not {"tk_schedule", "tk_outbox", "tk_counters"} & set(before_rows)
     before = read_back(source)
 
-    assert upgrade(url) == HEAD == "0006"
+    assert upgrade(url) == HEAD == "0007"
 
     after_rows = dump(url)
     assert projected(after_rows, before_rows) == before_rows
@@ -322,14 +324,14 @@ def test_upgrade_from_0004_adds_empty_automation_tables_that_work(url: str, sour
 
 
 def test_upgrade_from_0005_adds_an_empty_knowledge_base_that_works(url: str, source: str) -> None:
-    """From 0005 to 0006: every row kept, the knowledge base empty, then usable with the
+    """From 0005 on: every row kept, the knowledge base empty, then usable with the
     old tickets (articles written, searched, listed and linked to them)."""
     before_rows = at_revision(url, "0005", source)
     kb_tables = {"tk_articles", "tk_article_tags", "tk_article_revisions", "tk_solutions"}
     assert not kb_tables & set(before_rows)
     before = read_back(source)
 
-    assert upgrade(url) == HEAD == "0006"
+    assert upgrade(url) == HEAD == "0007"
 
     after_rows = dump(url)
     assert projected(after_rows, before_rows) == before_rows
@@ -357,3 +359,57 @@ def test_upgrade_from_0005_adds_an_empty_knowledge_base_that_works(url: str, sou
         assert tracker.history("TK-1")[-1].type.value == "solution_linked"
         found = tracker.suggest("TK-1")
         assert [s.article.key for s in found.articles] == ["KB-1"]
+
+
+def downgrade(url: str, revision: str) -> str | None:
+    """Alembic's downgrade to ``revision`` (ticketkit itself never downgrades); the
+    revision reached."""
+    engine = sa.create_engine(url)
+    try:
+        with _migrate._migrating(engine) as conn:
+            command.downgrade(_migrate._config(conn), revision)
+        return current_revision(engine)
+    finally:
+        engine.dispose()
+
+
+SEARCHES = ("printer", "exceeded", "quota mailbox", "papierstau", "grumpy", "snowman", "erledigt")
+
+
+def hits(url: str) -> dict[str, list[tuple[str, float | None]]]:
+    """Each of :data:`SEARCHES`' tickets and scores, best first.
+
+    Without scores on MariaDB/MySQL: InnoDB's relevance counts every entry its index
+    has held, and the copy's index never held the old title of the updated ticket.
+    """
+    with Tracker.from_url(url, create=False) as tracker:
+        scored = make_url(url).get_backend_name() != "mysql"
+        return {
+            text: [(hit.ticket.key, hit.score if scored else None) for hit in tracker.search(text)]
+            for text in SEARCHES
+        }
+
+
+def test_upgrade_from_0006_searches_the_old_tickets_as_before(url: str, source: str) -> None:
+    """From 0006 to 0007 (stored search vectors on PostgreSQL, nothing elsewhere): every
+    row kept, and the old tickets and comments are found with the scores of tickets
+    written at 0007; down to 0006 and up again changes nothing either."""
+    before_rows = at_revision(url, "0006", source)
+    before = read_back(source)
+    expected = hits(source)
+    assert [key for key, _ in expected["printer"]] == ["TK-1", "TK-2"]
+    assert all(expected.values()), expected
+
+    assert upgrade(url) == HEAD == "0007"
+
+    assert dump(url) == before_rows == dump(source)
+    assert read_back(url) == before
+    assert hits(url) == expected
+    assert downgrade(url, "0006") == "0006"
+    assert dump(url) == before_rows
+    assert upgrade(url) == HEAD
+    assert hits(url) == expected
+    with Tracker.from_url(url, create=False) as tracker:
+        tracker.comment("TK-5", "Frosty weather tomorrow", actor="alice")
+        tracker.update("TK-1", actor="bob@example.com", title="Plotter jams daily")
+        assert [hit.ticket.key for hit in tracker.search("frosty plotter")] == ["TK-1", "TK-5"]

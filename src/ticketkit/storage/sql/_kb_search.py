@@ -17,10 +17,11 @@ PostgreSQL
     the title (weight A), tags (B) and body (C) with the ``'simple'``
     configuration and the same punctuation handling and 100,000-character cut
     as tickets. Ranked by ``ts_rank`` with weights 1.0, 2/3 and 1/3 for A, B
-    and C: title above tags above body, in SQLite's proportions. (Tickets
-    index an expression instead; for articles, ranking would recompute the
-    vector of every match from its text, about 0.4 ms each: 250 to 900 ms a
-    search at 2,000 articles, against 2 to 20 ms with the stored vector.)
+    and C: title above tags above body, in SQLite's proportions. (With an
+    index on the expression instead, ranking would recompute the vector of
+    every match from its text, about 0.4 ms each: 250 to 900 ms a search at
+    2,000 articles, against 2 to 20 ms with the stored vector. Tickets and
+    comments have stored vectors too, since migration 0007.)
 MariaDB/MySQL
     An InnoDB ``FULLTEXT`` index ``ix_tk_articles_search`` on
     ``tk_articles.search_text``, a stored generated column holding

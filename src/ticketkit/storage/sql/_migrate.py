@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["HEAD", "VERSION_TABLE", "check_schema", "current_revision", "upgrade"]
 
 #: The newest schema revision this version of ticketkit ships (and needs).
-HEAD = "0006"
+HEAD = "0007"
 #: The table where Alembic records the revision of ticketkit's tables.
 VERSION_TABLE = "tk_alembic_version"
 SCRIPT_LOCATION = "ticketkit.storage.sql:migrations"

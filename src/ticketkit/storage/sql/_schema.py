@@ -56,6 +56,11 @@ key_sequences = Table(
     Column("last_number", Id, nullable=False),
 )
 
+# The search structures of each dialect (FTS5 tables and triggers, GIN and FULLTEXT
+# indexes, and the generated columns the server computes: search_vector on tk_tickets,
+# tk_comments and tk_articles on PostgreSQL, search_body and search_text on
+# MariaDB/MySQL) are made by the migrations, not here, so the store never reads or
+# writes them; see _search.SEARCH_COLUMNS_BY_DIALECT.
 tickets = Table(
     "tk_tickets",
     metadata,

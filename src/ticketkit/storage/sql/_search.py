@@ -13,15 +13,22 @@ SQLite
     Ranked by ``bm25(tk_search, 3.0, 2.0, 1.0)`` (title, description,
     comments), the formula the memory store copies.
 PostgreSQL
-    GIN indexes on expressions of the existing columns, so there is no column
-    to keep in step: ``tk_tickets`` on the title (weight A) and description
-    (weight B), ``tk_comments`` on the body (weight D), all ``to_tsvector``
-    with the ``'simple'`` configuration (lower-casing, no stemming and no stop
-    words, so results do not depend on a language). ASCII punctuation is turned
-    into spaces first, so ``bob@example.com`` or ``wi-fi`` are words as they are
-    on the other stores, and only the first 100,000 characters of each text are
-    indexed (a tsvector holds at most 1 MB). Ranked by the sum of ``ts_rank``
-    over the ticket and its comments (weights 1.0, 0.4 and 0.1).
+    GIN indexes on ``search_vector``, a stored generated ``tsvector`` column of
+    ``tk_tickets`` (:data:`PG_TICKET_VECTOR`: the title, weight A, and the
+    description, weight B) and of ``tk_comments`` (:data:`PG_COMMENT_VECTOR`:
+    the body, weight D), all ``to_tsvector`` with the ``'simple'``
+    configuration (lower-casing, no stemming and no stop words, so results do
+    not depend on a language). ASCII punctuation is turned into spaces first,
+    so ``bob@example.com`` or ``wi-fi`` are words as they are on the other
+    stores, and only the first 100,000 characters of each text are indexed (a
+    tsvector holds at most 1 MB). Ranked by the sum of ``ts_rank`` over the
+    ticket and its comments (weights 1.0, 0.4 and 0.1). The server computes
+    the columns on every insert and update; the store never writes them, and
+    they are not in ``_schema.metadata``. (Until migration 0007 the indexes
+    were on the expressions themselves: the index found the matches, but
+    ``ts_rank`` recomputed each match's vector from its text, 0.1 to 0.4 ms a
+    row. A suggestion, whose words match most tickets, took 2.6 s at 20,000
+    tickets; 0.1 s with the stored vectors.)
 MariaDB/MySQL
     InnoDB ``FULLTEXT`` indexes on ``tk_tickets(title_folded,
     description_folded)`` and on ``tk_comments.search_body``, a stored
@@ -43,9 +50,9 @@ Each statement was checked to use its index with ``EXPLAIN`` (see
 ``tests/storage/test_search.py``, which keeps checking it): SQLite reports
 ``VIRTUAL TABLE INDEX`` for ``tk_search``; PostgreSQL, with sequential scans
 disabled to make the plan independent of table size, reports bitmap index
-scans on both GIN indexes (an expression that drifted from the index's would
-fall back to a sequential scan); MariaDB reports access type ``fulltext`` on
-both tables.
+scans on both GIN indexes, and no ``to_tsvector`` anywhere in the plan (the
+vectors are read, never recomputed); MariaDB reports access type ``fulltext``
+on both tables.
 """
 
 from __future__ import annotations
@@ -68,9 +75,11 @@ __all__ = [
     "PG_COMMENT_VECTOR",
     "PG_TICKET_VECTOR",
     "SEARCH_COLUMNS",
+    "SEARCH_COLUMNS_BY_DIALECT",
     "SEARCH_INDEXES",
     "SEARCH_TABLES",
     "SQLITE_RANK",
+    "TICKET_SEARCH_INDEXES",
     "forget_removed_text",
     "include_name",
     "pg_vector",
@@ -80,17 +89,29 @@ __all__ = [
 ]
 
 #: The tables, indexes and columns that exist only for search, per dialect. They are
-#: made by migrations 0002 (tickets) and 0006 (articles, see ``_kb_search``), not by
-#: ``_schema.metadata``; :func:`include_name` leaves them out when Alembic compares a
-#: database with the metadata. SQLite has the tables (and FTS5's shadow tables
-#: ``<table>_*``); PostgreSQL and MariaDB/MySQL the indexes and some of the columns.
+#: made by migrations 0002 and 0007 (tickets) and 0006 (articles, see ``_kb_search``),
+#: not by ``_schema.metadata``; :func:`include_name` leaves them out when Alembic
+#: compares a database with the metadata. SQLite has the tables (and FTS5's shadow
+#: tables ``<table>_*``); PostgreSQL and MariaDB/MySQL the indexes (the same names on
+#: both) and the columns of :data:`SEARCH_COLUMNS_BY_DIALECT`.
 SEARCH_TABLES = ("tk_search", "tk_article_search")
-SEARCH_INDEXES = ("ix_tk_tickets_search", "ix_tk_comments_search", "ix_tk_articles_search")
-SEARCH_COLUMNS = (
-    ("tk_comments", "search_body"),  # MariaDB/MySQL
-    ("tk_articles", "search_text"),  # MariaDB/MySQL
-    ("tk_articles", "search_vector"),  # PostgreSQL
-)
+#: The indexes of ticket and comment search on PostgreSQL and MariaDB/MySQL.
+TICKET_SEARCH_INDEXES = ("ix_tk_tickets_search", "ix_tk_comments_search")
+SEARCH_INDEXES = (*TICKET_SEARCH_INDEXES, "ix_tk_articles_search")
+_MYSQL_COLUMNS = (("tk_comments", "search_body"), ("tk_articles", "search_text"))
+#: The generated columns each dialect has for search, as ``(table, column)``.
+SEARCH_COLUMNS_BY_DIALECT: dict[str, tuple[tuple[str, str], ...]] = {
+    "sqlite": (),
+    "postgresql": (
+        ("tk_tickets", "search_vector"),
+        ("tk_comments", "search_vector"),
+        ("tk_articles", "search_vector"),
+    ),
+    "mysql": _MYSQL_COLUMNS,
+    "mariadb": _MYSQL_COLUMNS,
+}
+#: Every dialect's search columns.
+SEARCH_COLUMNS = tuple(dict.fromkeys(c for cs in SEARCH_COLUMNS_BY_DIALECT.values() for c in cs))
 
 _OPTIMIZE_SQLITE = text("INSERT INTO tk_search (tk_search) VALUES ('optimize')")
 
@@ -126,8 +147,9 @@ def pg_vector(column: str, weight: str | None = None) -> str:
     return vector if weight is None else f"setweight({vector}, '{weight}')"
 
 
-#: The indexed expressions on PostgreSQL, exactly as migration 0002 creates them: a
-#: query uses a GIN expression index only when it repeats the expression verbatim.
+#: What PostgreSQL's generated columns ``tk_tickets.search_vector`` and
+#: ``tk_comments.search_vector`` hold: exactly the expressions migration 0002 indexed
+#: and migration 0007 stores (``tests/storage/test_search.py`` compares them).
 PG_TICKET_VECTOR = f"{pg_vector('title', 'A')} || {pg_vector('description', 'B')}"
 PG_COMMENT_VECTOR = pg_vector("body")
 
@@ -147,9 +169,9 @@ def include_name(name: str | None, type_: str, parent_names: dict[str, Any]) -> 
     """For Alembic's ``include_name``: ``False`` for the structures search adds.
 
     Pass it when comparing a database with ``_schema.metadata`` (the tables in
-    code do not describe FTS5 tables, triggers, expression or FULLTEXT indexes,
-    or MariaDB's generated column, since ``metadata.create_all`` could not make
-    them on every dialect).
+    code do not describe FTS5 tables, triggers, GIN or FULLTEXT indexes, or the
+    generated columns, since ``metadata.create_all`` could not make them on
+    every dialect).
     """
     if name is None:
         return True
@@ -207,11 +229,11 @@ def _postgresql(found: list[str], limit: int | None, tenant: str | None) -> Text
     comment_scope = "" if tenant is None else f" AND ticket_id IN ({_OF_TENANT})"
     clause = text(
         "SELECT ticket_id, sum(score) AS score FROM ("
-        f"SELECT id AS ticket_id, ts_rank({PG_TICKET_VECTOR}, {query}) AS score "
-        f"FROM tk_tickets WHERE {PG_TICKET_VECTOR} @@ {query}{ticket_scope} "
+        f"SELECT id AS ticket_id, ts_rank(tk_tickets.search_vector, {query}) AS score "
+        f"FROM tk_tickets WHERE tk_tickets.search_vector @@ {query}{ticket_scope} "
         "UNION ALL "
-        f"SELECT ticket_id, ts_rank({PG_COMMENT_VECTOR}, {query}) AS score "
-        f"FROM tk_comments WHERE {PG_COMMENT_VECTOR} @@ {query}{comment_scope}"
+        f"SELECT ticket_id, ts_rank(tk_comments.search_vector, {query}) AS score "
+        f"FROM tk_comments WHERE tk_comments.search_vector @@ {query}{comment_scope}"
         f") AS hits GROUP BY ticket_id ORDER BY score DESC, ticket_id{_limit(limit)}"
     ).bindparams(**_limited(limit), **dict(zip(names, found, strict=True)))
     return _scoped(clause, tenant)
