@@ -47,8 +47,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_databases import server_database
 from kb_eval import EvalSet, load
 
-from ticketkit import Priority
 from ticketkit._model import Ticket
+from ticketkit._testing_support import draft as new_ticket
 from ticketkit.kb import Article, ArticleStatus, Solution
 from ticketkit.kb._suggest import query_text
 from ticketkit.storage import Store
@@ -118,18 +118,12 @@ def fill(store: Store, data: EvalSet, count: int) -> tuple[float, list[Ticket]]:
     tickets = []
     with store.transaction() as tx:
         for n in range(TICKETS):
-            draft_ticket = Ticket(
-                id=0,
-                key="",
+            draft_ticket = new_ticket(
                 title=f"Ticket {n}",
-                description="",
-                status="resolved",
-                priority=Priority.P3,
+                tenant="default",
                 reporter="customer@example.com",
-                queue="default",
-                created=AT,
-                updated=AT,
-                version=1,
+                at=AT,
+                status="resolved",
             )
             tickets.append(tx.create_ticket(draft_ticket, "TK"))
     with store.transaction() as tx:

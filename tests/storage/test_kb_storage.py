@@ -24,8 +24,9 @@ import sqlalchemy as sa
 from attrs import evolve
 
 from databases import BACKENDS, fresh_database
-from ticketkit import Priority, ValidationError
+from ticketkit import ValidationError
 from ticketkit._model import Ticket
+from ticketkit._testing_support import draft
 from ticketkit._text import MAX_BODY
 from ticketkit.kb import Article, ArticleStatus, Solution
 from ticketkit.storage.memory import MemoryStore
@@ -63,20 +64,7 @@ def article(title: str, body: str = "Body.", **changes: Any) -> Article:
 
 
 def ticket_draft(n: int, tenant: str = "default") -> Ticket:
-    return Ticket(
-        id=0,
-        key="",
-        title=f"Ticket {n}",
-        description="",
-        status="new",
-        priority=Priority.P3,
-        reporter="customer@example.com",
-        queue="default",
-        created=AT,
-        updated=AT,
-        version=1,
-        tenant=tenant,
-    )
+    return draft(title=f"Ticket {n}", tenant=tenant, reporter="customer@example.com", at=AT)
 
 
 def make_tickets(store: SQLStore, count: int, tenant: str = "default") -> list[Ticket]:
