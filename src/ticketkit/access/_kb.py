@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .._edits import UNSET
 from .._errors import NotFound
 from .._model import Ticket
+from .._query import MAX_LIMIT, Condition, Op
 from ..kb._article import Article, ArticleRevision, ArticleStatus, Solution, article_id
 from ..kb._service import ArticleHit, KnowledgeBase
 from ._policy import Permission
@@ -120,13 +121,15 @@ class SessionKnowledgeBase:
     def solved(self, ref: int | str) -> list[Solution]:
         """The links of the article to the tickets this principal may read."""
         article = self._visible(ref)
-        store = self.session.tracker.store
-        found = []
-        for solution in self._kb.solved(article.id, tenant=self._tenant):
-            ticket = store.get_ticket(solution.ticket_id, tenant=self._tenant)
-            if ticket is not None and self.session._readable(ticket):
-                found.append(solution)
-        return found
+        links = self._kb.solved(article.id, tenant=self._tenant)
+        readable: set[int] = set()
+        ids = sorted({s.ticket_id for s in links})
+        for start in range(0, len(ids), MAX_LIMIT):
+            # One query per thousand tickets, with the principal's visibility in it.
+            chunk = frozenset(ids[start : start + MAX_LIMIT])
+            page = self.session.query([Condition("id", Op.IN, chunk)], limit=MAX_LIMIT)
+            readable |= {t.id for t in page.items}
+        return [s for s in links if s.ticket_id in readable]
 
     # -- writing --------------------------------------------------------------------
 
