@@ -73,13 +73,23 @@ class TransitionNotAllowed(TicketkitError):
 
 
 class ConflictError(TicketkitError):
-    """A write was based on a stale version of a ticket; nothing was changed."""
+    """A write was based on a stale version of a ticket or an article; nothing was changed."""
 
     def __init__(self, message: str, *, key: str, expected: int, actual: int) -> None:
         super().__init__(message)
         self.key = key
         self.expected = expected
         self.actual = actual
+
+    @classmethod
+    def stale(cls, key: str, expected: int, actual: int) -> ConflictError:
+        """The conflict of a write expecting version ``expected`` of ``key``, now at ``actual``."""
+        return cls(
+            f"{key} is at version {actual}, not {expected}; reload it and apply the change again",
+            key=key,
+            expected=expected,
+            actual=actual,
+        )
 
 
 class DuplicateReference(TicketkitError):

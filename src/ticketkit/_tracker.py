@@ -456,13 +456,7 @@ class Tracker:
                 field="expected_version",
             )
         if expected_version != ticket.version:
-            raise ConflictError(
-                f"{ticket.key} is at version {ticket.version}, not {expected_version}; "
-                "reload it and apply the change again",
-                key=ticket.key,
-                expected=expected_version,
-                actual=ticket.version,
-            )
+            raise ConflictError.stale(ticket.key, expected_version, ticket.version)
 
     def _write(
         self,

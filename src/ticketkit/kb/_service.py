@@ -273,13 +273,7 @@ class KnowledgeBase:
             if current is None:
                 raise NotFound(f"no article {ref}")
             if expected is not None and expected != current.version:
-                raise ConflictError(
-                    f"{current.key} is at version {current.version}, not {expected}; "
-                    "reload it and apply the change again",
-                    key=current.key,
-                    expected=expected,
-                    actual=current.version,
-                )
+                raise ConflictError.stale(current.key, expected, current.version)
             if all(getattr(current, name) == value for name, value in changes.items()):
                 return current
             new = evolve(

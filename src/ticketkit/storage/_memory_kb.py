@@ -150,13 +150,7 @@ class MemoryKBTransaction:
         if current is None:
             raise NotFound(f"no article {article.key} to update")
         if current.version != expected_version:
-            raise ConflictError(
-                f"{article.key} is at version {current.version}, not {expected_version}; "
-                "reload it and apply the change again",
-                key=article.key,
-                expected=expected_version,
-                actual=current.version,
-            )
+            raise ConflictError.stale(article.key, expected_version, current.version)
         self._kb_articles[article.id] = article
         self._kb_revisions.append(_revision(article, note))
 

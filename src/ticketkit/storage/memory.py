@@ -211,13 +211,7 @@ class _MemoryTransaction(MemoryAutomationTransaction, MemoryKBTransaction):
         current = self.get_ticket(ticket.id)
         if current is None or current.version != expected_version:
             actual = -1 if current is None else current.version
-            raise ConflictError(
-                f"{ticket.key} is at version {actual}, not {expected_version}; "
-                "reload it and apply the change again",
-                key=ticket.key,
-                expected=expected_version,
-                actual=actual,
-            )
+            raise ConflictError.stale(ticket.key, expected_version, actual)
         self._tickets[ticket.id] = ticket
 
     def add_events(self, events: Sequence[Event]) -> list[Event]:

@@ -215,13 +215,7 @@ class SQLKBTransaction:
             actual = self._conn.execute(_VERSION, {"b_id": article.id}).scalar()
             if actual is None:
                 raise NotFound(f"no article {article.key} to update")
-            raise ConflictError(
-                f"{article.key} is at version {actual}, not {expected_version}; "
-                "reload it and apply the change again",
-                key=article.key,
-                expected=expected_version,
-                actual=int(actual),
-            )
+            raise ConflictError.stale(article.key, expected_version, int(actual))
         self._write_tags(article, new=False)
         self._conn.execute(insert(article_revisions), revision_row(article, note))
 

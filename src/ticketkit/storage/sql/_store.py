@@ -327,13 +327,7 @@ class SQLTransaction(SQLAutomationTransaction, SQLKBTransaction):
                 select(tickets.c.version).where(tickets.c.id == ticket.id)
             ).scalar()
             found = -1 if actual is None else int(actual)
-            raise ConflictError(
-                f"{ticket.key} is at version {found}, not {expected_version}; "
-                "reload it and apply the change again",
-                key=ticket.key,
-                expected=expected_version,
-                actual=found,
-            )
+            raise ConflictError.stale(ticket.key, expected_version, found)
         before = self._seen.get(ticket.id)
         self._write_side_rows(
             ticket, before if before and before.version == expected_version else None
