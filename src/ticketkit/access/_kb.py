@@ -112,11 +112,10 @@ class SessionKnowledgeBase:
     def solutions(self, ticket: Ref) -> list[Article]:
         """The visible articles recorded as the (readable) ticket's solution."""
         found = self.session._find(ticket)
-        return [
-            a
-            for a in self._kb.solutions(found.id, tenant=self._tenant)
-            if a.status is ArticleStatus.PUBLISHED or self.edits
-        ]
+        articles = self._kb.solutions(found.id, tenant=self._tenant)
+        if self.edits:  # asked of the policy once, not per article
+            return articles
+        return [a for a in articles if a.status is ArticleStatus.PUBLISHED]
 
     def solved(self, ref: int | str) -> list[Solution]:
         """The links of the article to the tickets this principal may read."""
