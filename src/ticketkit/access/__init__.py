@@ -17,6 +17,7 @@ The domain half of multi-tenant access, pure and free of I/O:
 from __future__ import annotations
 
 from .._access_log import Denial
+from ._kb import SessionKnowledgeBase
 from ._policy import (
     Decision,
     Permission,
@@ -64,6 +65,7 @@ __all__ = [
     "RoleRules",
     "Scope",
     "Session",
+    "SessionKnowledgeBase",
     "Staff",
     "Team",
     "all_of",
