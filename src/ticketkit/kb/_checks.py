@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .._errors import ValidationError
-from ._article import ArticleStatus
+from ._article import Article, ArticleStatus
 
-__all__ = ["MAX_ARTICLE_LIMIT", "check_article_limit", "check_statuses"]
+__all__ = ["MAX_ARTICLE_LIMIT", "check_article", "check_article_limit", "check_statuses"]
 
 #: The most articles one listing returns.
 MAX_ARTICLE_LIMIT = 1000
@@ -35,3 +35,10 @@ def check_statuses(
             field="statuses",
         )
     return frozenset(ArticleStatus.parse(s) for s in statuses)
+
+
+def check_article(value: object, what: str) -> Article:
+    """``value`` if it is an :class:`Article`; else ``ValidationError`` naming ``what``."""
+    if not isinstance(value, Article):
+        raise ValidationError(f"{what} takes an Article, got {value!r:.60}", field="article")
+    return value

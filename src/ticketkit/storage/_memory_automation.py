@@ -28,6 +28,7 @@ from .._automation_records import (
 from .._clock import ensure_utc
 from .._errors import NotFound, ValidationError
 from .._events import Event
+from ._ids import check_id
 
 if TYPE_CHECKING:
     from .._model import Ticket
@@ -43,12 +44,6 @@ class AutomationState:
         self.counters: dict[str, int] = {}  # name -> next value
         self.outbox: dict[int, OutboxItem] = {}  # by id, oldest first
         self.last_outbox_id = 0
-
-
-def _check_id(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError(f"{what} must be an int, got {value!r:.60}", field=what)
-    return value
 
 
 class MemoryAutomationTransaction:
@@ -74,10 +69,10 @@ class MemoryAutomationTransaction:
         self._outbox_last_id = state.last_outbox_id
 
     def events(self, ticket_id: int) -> list[Event]:
-        return self._staged_events_for(_check_id(ticket_id, "ticket_id"))
+        return self._staged_events_for(check_id(ticket_id, "ticket_id"))
 
     def set_due(self, ticket_id: int, due_at: datetime | None) -> None:
-        ticket = self.get_ticket(_check_id(ticket_id, "ticket_id"))
+        ticket = self.get_ticket(check_id(ticket_id, "ticket_id"))
         if ticket is None:
             raise NotFound(f"no ticket with id {ticket_id} to schedule work for")
         if due_at is None:
@@ -123,7 +118,7 @@ class MemoryAutomationTransaction:
         return stored
 
     def _item(self, item_id: int) -> OutboxItem:
-        _check_id(item_id, "item_id")
+        check_id(item_id, "item_id")
         found = self._outbox.get(item_id) or self._automation.outbox.get(item_id)
         if found is None:
             raise NotFound(f"no outbox item with id {item_id}")

@@ -20,7 +20,7 @@ from attrs import evolve
 from .._errors import ConflictError, NotFound, ValidationError
 from .._search import terms, words
 from ..kb._article import Article, ArticleRevision, ArticleStatus, Solution
-from ..kb._checks import check_article_limit, check_statuses
+from ..kb._checks import check_article, check_article_limit, check_statuses
 
 __all__ = ["ARTICLE_WEIGHTS", "KBState", "MemoryKBReads", "MemoryKBTransaction"]
 
@@ -111,12 +111,6 @@ def _revision(article: Article, note: str | None) -> ArticleRevision:
     )
 
 
-def _check_article(value: object, what: str) -> Article:
-    if not isinstance(value, Article):
-        raise ValidationError(f"{what} takes an Article, got {value!r:.60}", field="article")
-    return value
-
-
 class MemoryKBTransaction:
     """The knowledge-base operations of a memory transaction (see the Transaction protocol)."""
 
@@ -129,7 +123,7 @@ class MemoryKBTransaction:
         self._kb_last_id = state.last_article_id
 
     def create_article(self, draft: Article, *, note: str | None = None) -> Article:
-        draft = _check_article(draft, "create_article")
+        draft = check_article(draft, "create_article")
         self._kb_last_id += 1
         article = evolve(draft, id=self._kb_last_id, version=1)
         self._kb_articles[article.id] = article
@@ -145,7 +139,7 @@ class MemoryKBTransaction:
     def update_article(
         self, article: Article, expected_version: int, *, note: str | None = None
     ) -> None:
-        article = _check_article(article, "update_article")
+        article = check_article(article, "update_article")
         current = self.get_article(article.id)
         if current is None:
             raise NotFound(f"no article {article.key} to update")

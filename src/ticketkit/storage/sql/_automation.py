@@ -54,6 +54,7 @@ from ..._automation_records import (
 from ..._clock import ensure_utc
 from ..._errors import NotFound, ValidationError
 from ..._events import Event
+from .._ids import check_id
 from . import _rows as rows
 from ._schema import counters, events, outbox, schedule, tickets
 from ._types import MYSQL_DIALECTS, dump_json
@@ -217,23 +218,17 @@ def _item_row(item: OutboxItem) -> dict[str, Any]:
     }
 
 
-def _check_id(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError(f"{what} must be an int, got {value!r:.60}", field=what)
-    return value
-
-
 class SQLAutomationTransaction:
     """The automation operations of a SQL transaction (see the Transaction protocol)."""
 
     _conn: Connection
 
     def events(self, ticket_id: int) -> list[Event]:
-        found = self._conn.execute(_EVENTS, {"b_id": _check_id(ticket_id, "ticket_id")}).all()
+        found = self._conn.execute(_EVENTS, {"b_id": check_id(ticket_id, "ticket_id")}).all()
         return [rows.event_from_tuple(r) for r in found]
 
     def set_due(self, ticket_id: int, due_at: datetime | None) -> None:
-        _check_id(ticket_id, "ticket_id")
+        check_id(ticket_id, "ticket_id")
         due = None if due_at is None else ensure_utc(due_at, "due_at")
         tenant = self._conn.execute(_TENANT_OF, {"b_id": ticket_id}).scalar()
         if tenant is None:
@@ -292,13 +287,13 @@ class SQLAutomationTransaction:
         return [evolve(i, lease_until=until) for i in found]
 
     def outbox_sent(self, item_id: int, at: datetime) -> None:
-        params = {"b_id": _check_id(item_id, "item_id"), "b_at": ensure_utc(at, "at")}
+        params = {"b_id": check_id(item_id, "item_id"), "b_at": ensure_utc(at, "at")}
         if self._conn.execute(_SENT, params).rowcount != 1:
             raise NotFound(f"no outbox item with id {item_id}")
 
     def outbox_failed(self, item_id: int, error: str, retry_at: datetime | None) -> None:
         params: dict[str, Any] = {
-            "b_id": _check_id(item_id, "item_id"),
+            "b_id": check_id(item_id, "item_id"),
             "b_error": cut_error(error),
         }
         if retry_at is None:

@@ -47,13 +47,11 @@ from sqlalchemy.sql.elements import BindParameter
 
 from ..._errors import ConflictError, NotFound, ValidationError
 from ...kb._article import Article, ArticleRevision, ArticleStatus, Solution
-from ...kb._checks import check_article_limit, check_statuses
+from ...kb._checks import check_article, check_article_limit, check_statuses
+from .._ids import check_id, is_id
 from ._kb_rows import (
     article_from_row,
     article_row,
-    check_article,
-    check_id,
-    is_id,
     revision_from_row,
     revision_row,
     solution_from_row,

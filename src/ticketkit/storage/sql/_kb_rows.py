@@ -5,15 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..._errors import ValidationError
 from ...kb._article import Article, ArticleRevision, ArticleStatus, Solution
 
 __all__ = [
     "article_from_row",
     "article_row",
-    "check_article",
-    "check_id",
-    "is_id",
     "revision_from_row",
     "revision_row",
     "solution_from_row",
@@ -95,20 +91,3 @@ def solution_from_row(row: Mapping[Any, Any]) -> Solution:
 
 def tag_rows(article: Article) -> list[dict[str, Any]]:
     return [{"article_id": article.id, "tag": tag} for tag in sorted(article.tags)]
-
-
-def check_article(value: object, what: str) -> Article:
-    if not isinstance(value, Article):
-        raise ValidationError(f"{what} takes an Article, got {value!r:.60}", field="article")
-    return value
-
-
-def is_id(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def check_id(value: object, field: str) -> int:
-    if not is_id(value):
-        raise ValidationError(f"{field} must be an int, got {value!r:.60}", field=field)
-    assert isinstance(value, int)
-    return value
