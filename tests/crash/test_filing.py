@@ -143,6 +143,24 @@ class TestFirstOccurrence:
         data = json.loads(tracker.attachment_content(attachment.id))
         assert CrashReport.from_dict(data) == report
 
+    def test_report_is_stored_in_the_same_write(self, tracker: Tracker) -> None:
+        """The ticket and its report are one write: both at version 1, sample counted."""
+        key = file_report(tracker, make_report()).key
+        history = tracker.history(key)
+        assert [(e.type, e.version) for e in history] == [
+            (EventType.OPENED, 1),
+            (EventType.ATTACHMENT_ADDED, 1),
+        ]
+        assert tracker.get(key).version == 1
+        assert tracker.get(key).fields["crash_samples"] == 1
+
+    def test_report_over_the_size_limit_is_not_attached(self) -> None:
+        """A report too big to attach still files the crash, with no sample counted."""
+        tracker = Tracker.in_memory(clock=FrozenClock(T0), max_attachment_size=64)
+        key = file_report(tracker, make_report()).key
+        assert tracker.attachments(key) == []
+        assert tracker.get(key).fields["crash_samples"] == 0
+
     def test_queue(self) -> None:
         """queue= files crash tickets in that queue, under its prefix."""
         tracker = Tracker.in_memory(

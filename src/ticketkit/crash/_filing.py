@@ -19,6 +19,7 @@ import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
 from attrs import frozen
@@ -31,7 +32,7 @@ from .._errors import (
     ValidationError,
 )
 from .._fields import FieldDef, FieldType
-from .._model import Ticket
+from .._model import NewAttachment, Ticket
 from .._text import MAX_BODY, MAX_REFERENCE, MAX_TITLE
 from .._workflow import Category
 from ._releases import is_older
@@ -186,9 +187,11 @@ def file_report(
     ref = reference_for(report, app)
     ticket = tracker.by_reference(ref)
     if ticket is None:
-        want_sample = sample and max_samples > 0
+        # The first sample is stored in the same write as the ticket, so a crash
+        # ticket never exists without the report it was opened for.
+        files = _sample(tracker, report) if sample and max_samples > 0 else []
         title, description = _title(report), _body(report.describe())
-        fields = _first_fields(report, count, seen, int(want_sample), app)
+        fields = _first_fields(report, count, seen, len(files), app)
         try:
             ticket = _again(
                 lambda: tracker.open(
@@ -199,6 +202,7 @@ def file_report(
                     tags=(CRASH_TAG,),
                     fields=fields,
                     reference=ref,
+                    attachments=files,
                 )
             )
         except DuplicateReference:
@@ -206,8 +210,6 @@ def file_report(
             if ticket is None:  # pragma: no cover - a reference is never given back
                 raise
         else:
-            if want_sample:
-                _attach(tracker, ticket.key, report, actor)
             return Filed(ticket.key, created=True, regressed=False, count=count)
     return _repeat(tracker, ticket, report, count, sample, seen, actor, max_samples)
 
@@ -311,15 +313,26 @@ def _int(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def _attach(tracker: Tracker, key: str, report: CrashReport, actor: str) -> None:
+def _sample(tracker: Tracker, report: CrashReport) -> list[NewAttachment]:
+    """The report as the file to attach, or none when it is over the tracker's size limit."""
     content = report.to_json()
     if len(content) > tracker.config.max_attachment_size:
-        return
-    _again(
-        lambda: tracker.attach(
-            key, REPORT_FILENAME, content, actor=actor, media_type="application/json"
+        return []
+    return [NewAttachment(REPORT_FILENAME, content, "application/json")]
+
+
+def _attach(tracker: Tracker, key: str, report: CrashReport, actor: str) -> None:
+    for file in _sample(tracker, report):
+        _again(
+            partial(
+                tracker.attach,
+                key,
+                file.filename,
+                file.content,
+                actor=actor,
+                media_type=file.media_type,
+            )
         )
-    )
 
 
 def _reopen(
