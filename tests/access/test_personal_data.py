@@ -337,6 +337,27 @@ class TestExportPerson:
         assert {e["ticket_key"] for e in data["events"]} == {own.key}
         assert "Other tenant" not in text
 
+    def test_their_articles_revisions_and_solution_links(self, tracker: Tracker) -> None:
+        """Articles they wrote or edited, their own revisions and the links they made."""
+        ticket = tracker.open("Printer jams", actor="zed@other.example", tenant=A)
+        written = tracker.kb.create("Clear a jam", "Open tray 2.", actor=PERSON, tenant=A)
+        edited = tracker.kb.create("Reset the spooler", "Restart it.", actor="ann", tenant=A)
+        tracker.kb.edit(edited.key, body="Restart the service.", actor=PERSON)
+        tracker.kb.create("Unrelated", "Nothing of dora.", actor="ann", tenant=A)
+        tracker.kb.create("Other tenant", "By dora.", actor=PERSON, tenant="globex")
+        tracker.kb.link(ticket.key, written.key, actor=PERSON)
+        data = tracker.session(ADMIN).export_person(PERSON)
+        assert json.loads(json.dumps(data)) == data
+        assert [a["key"] for a in data["articles"]] == [written.key, edited.key]
+        assert [(r["article_id"], r["version"]) for r in data["article_revisions"]] == [
+            (written.id, 1),
+            (edited.id, 2),
+        ]
+        assert [(s["ticket_key"], s["linked_by"]) for s in data["solutions"]] == [
+            (ticket.key, PERSON)
+        ]
+        assert "Other tenant" not in json.dumps(data)
+
     def test_only_with_export_permission(self, tracker: Tracker) -> None:
         with pytest.raises(PermissionDenied, match="export"):
             tracker.session(LEAD).export_person(PERSON)

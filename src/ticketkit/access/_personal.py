@@ -29,6 +29,7 @@ from .._values import REDACTED, REDACTED_TEXT
 
 if TYPE_CHECKING:
     from .._tracker import Ref
+    from ..kb._article import Article, ArticleRevision, Solution
     from ._session import Session
 
 __all__ = [
@@ -335,10 +336,42 @@ def export_person(session: Session, person: str) -> dict[str, Any]:
     ]
     comments = store.comments_by_author(person, tenant=session.tenant)
     events = store.events_by_actor(person, tenant=session.tenant)
+    articles, revisions, solutions = _knowledge_of(session, person)
     return {
         "person": person,
         "tenant": session.tenant,
         "tickets": [unstructure(t) for t in tickets],
         "comments": [unstructure(c) for c in comments if c.redacted_at is None],
         "events": [unstructure(e) for e in events],
+        "articles": [{"key": a.key, **unstructure(a)} for a in articles],
+        "article_revisions": [unstructure(r) for r in revisions],
+        "solutions": [unstructure(s) for s in solutions],
     }
+
+
+def _knowledge_of(
+    session: Session, person: str
+) -> tuple[list[Article], list[ArticleRevision], list[Solution]]:
+    """The tenant's articles ``person`` wrote or last edited, their revisions and links."""
+    store = session.tracker.store
+    articles: list[Article] = []
+    revisions: list[ArticleRevision] = []
+    solutions: list[Solution] = []
+    after = 0
+    while page := store.articles(tenant=session.tenant, after=after, limit=500):
+        for article in page:
+            theirs = [
+                r
+                for r in store.article_revisions(article.id, tenant=session.tenant)
+                if r.author == person
+            ]
+            if theirs or person in (article.author, article.updated_by):
+                articles.append(article)
+            revisions.extend(theirs)
+            solutions.extend(
+                s
+                for s in store.solutions(article_id=article.id, tenant=session.tenant)
+                if s.linked_by == person
+            )
+        after = page[-1].id
+    return articles, revisions, solutions
