@@ -1,0 +1,195 @@
+"""``build_report``: read the tickets and their events once, compute every number."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from .._errors import ValidationError
+from .._model import Ticket
+from .._query import MAX_LIMIT, Condition, Op, Query
+from ..sla._calendar import BusinessCalendar
+from ..sla._policy import SLAPolicy, TargetKind
+from ._aggregate import groups, summary, ticket_row
+from ._facts import Facts, ticket_facts
+from ._model import Report
+from ._periods import PERIODS, boundary, period_start, series
+
+if TYPE_CHECKING:
+    from .._tracker import Tracker
+
+__all__ = ["build_report"]
+
+Progress = Callable[[int, int], None]
+
+
+def _instant(value: object, name: str) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        raise ValidationError(
+            f"{name} must be a timezone-aware datetime, got {value!r}; "
+            "pass datetime(2026, 1, 1, tzinfo=timezone.utc)",
+            field=name,
+        )
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError(
+            f"{name} {value.isoformat()} is naive; pass a timezone-aware datetime "
+            "such as datetime(2026, 1, 1, tzinfo=timezone.utc)",
+            field=name,
+        )
+    return value.astimezone(UTC)
+
+
+def _check(
+    period: object,
+    calendar: object,
+    policy: object,
+    tenant: object,
+    where: object,
+    progress: object,
+) -> None:
+    if period not in PERIODS:
+        raise ValidationError(f"period must be 'day' or 'week', got {period!r}", field="period")
+    if calendar is not None and not isinstance(calendar, BusinessCalendar):
+        raise ValidationError(
+            f"calendar must be a ticketkit.sla.BusinessCalendar or None, got {calendar!r}",
+            field="calendar",
+        )
+    if policy is not None and not isinstance(policy, SLAPolicy):
+        raise ValidationError(
+            f"policy must be a ticketkit.sla.SLAPolicy or None, got {policy!r}", field="policy"
+        )
+    if tenant is not None and (not isinstance(tenant, str) or not tenant):
+        raise ValidationError(
+            f"tenant must be a tenant's name or None for every tenant, got {tenant!r}",
+            field="tenant",
+        )
+    if where is not None and not isinstance(where, Mapping | Query):
+        raise ValidationError(
+            f"where must be a query such as {{'queue': 'it'}} or a Query, got {where!r}",
+            field="where",
+        )
+    if progress is not None and not callable(progress):
+        raise ValidationError(
+            f"progress must be a function of (done, total) or None, got {progress!r}",
+            field="progress",
+        )
+
+
+def _conditions(where: Mapping[str, Any] | Query | None, tenant: str | None) -> list[Condition]:
+    query = where if isinstance(where, Query) else Query.build(where)
+    found = list(query.conditions)
+    if tenant is not None:
+        found.append(Condition("tenant", Op.EQ, tenant))
+    return found
+
+
+def _tickets(tracker: Tracker, conditions: list[Condition], until: datetime) -> list[Ticket]:
+    """Every ticket that matches, opened before ``until``, by id."""
+    wanted = [*conditions, Condition("created", Op.LT, until)]
+    found: list[Ticket] = []
+    cursor: str | None = None
+    while True:
+        page = tracker.query(wanted, limit=MAX_LIMIT, cursor=cursor)
+        found.extend(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            return found
+
+
+def build_report(
+    tracker: Tracker,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    period: str = "day",
+    calendar: BusinessCalendar | None = None,
+    policy: SLAPolicy | None = None,
+    tenant: str | None = None,
+    where: Mapping[str, Any] | Query | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """The help desk's numbers for the tickets opened in ``[since, until)``.
+
+    ``until`` defaults to the tracker's clock, ``since`` to the start of the day
+    (or week) of the first ticket that matches. ``where`` filters tickets by
+    their current values as :meth:`Tracker.query` does; ``tenant`` keeps one
+    tenant's tickets (``None``: every tenant). ``policy`` (default: the
+    tracker's SLA policy) is replayed over each ticket's events; ``calendar``
+    (default: that policy's calendar, else 24/7) measures business hours and
+    sets the time zone of days and weeks. ``progress(done, total)`` is called
+    as tickets are read. See ``docs/reports.md`` for every definition.
+    """
+    since = _instant(since, "since")
+    until = _instant(until, "until")
+    _check(period, calendar, policy, tenant, where, progress)
+    if since is not None and until is not None and since >= until:
+        raise ValidationError(
+            f"since {since.isoformat()} is not before until {until.isoformat()}; "
+            "give a since earlier than until",
+            field="since",
+        )
+    automation = tracker.automation
+    customer = automation.customer if automation is not None else None
+    if policy is None and automation is not None:
+        policy = automation.sla
+    if calendar is None:
+        calendar = policy.calendar if policy is not None else BusinessCalendar.always()
+    zone = ZoneInfo(calendar.timezone)
+    end = tracker.clock.now().astimezone(UTC) if until is None else until
+    tickets = _tickets(tracker, _conditions(where, tenant), end)
+    if since is None:
+        first = min((t.created for t in tickets), default=end)
+        if first >= end:
+            first = end - timedelta(microseconds=1)
+        since = boundary(period_start(first, period, zone), zone)
+    elif since >= end:
+        raise ValidationError(
+            f"since {since.isoformat()} is not before the tracker's clock {end.isoformat()}; "
+            "give an earlier since, or an until",
+            field="since",
+        )
+    read = tracker.store.events
+    workflow = tracker.workflow
+    is_customer = customer if customer is not None else _is_reporter
+    facts: list[Facts] = []
+    total = len(tickets)
+    for done, ticket in enumerate(tickets, start=1):
+        facts.append(ticket_facts(workflow, ticket, read(ticket.id), end, is_customer, policy))
+        if progress is not None and (done % 100 == 0 or done == total):
+            progress(done, total)
+    if progress is not None and not total:
+        progress(0, 0)
+    at_start, periods = series(facts, since, end, period, zone)
+    rows = tuple(ticket_row(f, calendar) for f in facts if since <= f.opened < end)
+    kinds = _kinds(policy)
+    return Report(
+        since=since,
+        until=end,
+        period=period,
+        timezone=calendar.timezone,
+        tenant=tenant,
+        policy=None if policy is None else policy.name,
+        backlog_at_start=at_start,
+        periods=periods,
+        summary=summary(rows, kinds),
+        by_agent=groups("agent", rows, lambda r: (r.agent,), kinds),
+        by_queue=groups("queue", rows, lambda r: (r.queue,), kinds),
+        by_priority=groups("priority", rows, lambda r: (r.priority,), kinds),
+        by_tag=groups("tag", rows, lambda r: r.tags, kinds),
+        tickets=rows,
+    )
+
+
+def _is_reporter(ticket: Ticket, actor: str) -> bool:
+    return actor == ticket.reporter
+
+
+def _kinds(policy: SLAPolicy | None) -> tuple[str, ...]:
+    if policy is None:
+        return ()
+    present = {target.kind for target in policy.targets}
+    return tuple(kind.value for kind in TargetKind if kind in present)
