@@ -52,6 +52,12 @@ class EventType(enum.StrEnum):
     SOLUTION_LINKED = "solution_linked"
     #: A knowledge-base article is no longer the ticket's solution (data: article_id, article).
     SOLUTION_UNLINKED = "solution_unlinked"
+    #: An agent logged time spent on the ticket (data: seconds, on, note).
+    TIME_LOGGED = "time_logged"
+    #: A time entry was taken back (data: entry, the time_logged event's id; seconds; note).
+    TIME_REMOVED = "time_removed"
+    #: The estimate changed (field ``time_estimate``; old and new in seconds or null).
+    TIME_ESTIMATED = "time_estimated"
 
 
 #: Events that record that something happened to a ticket without changing it:
@@ -65,6 +71,9 @@ NOTICE_TYPES = frozenset(
         EventType.REMINDED,
         EventType.SOLUTION_LINKED,
         EventType.SOLUTION_UNLINKED,
+        EventType.TIME_LOGGED,
+        EventType.TIME_REMOVED,
+        EventType.TIME_ESTIMATED,
     }
 )
 

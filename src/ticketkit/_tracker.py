@@ -39,6 +39,7 @@ from .storage import Store, Transaction
 if TYPE_CHECKING:
     from ._automation import Automation
     from ._automator import Automator, RunReport
+    from ._timelog import TimeEntry, TimeLog
     from .access import Policy, Principal, Session
     from .importers import ImportRecord, ImportReport
     from .kb import KnowledgeBase, Suggestions
@@ -326,6 +327,39 @@ class Tracker:
         from .kb import suggest
 
         return suggest(self, ticket=self.get(ref), articles=articles, tickets=tickets)
+
+    # -- time tracking (see ticketkit._timelog) ----------------------------------------
+
+    def log_time(
+        self, ref: Ref, spent: object, *, actor: str, on: object = None, note: str | None = None
+    ) -> TimeEntry:
+        """Record that ``actor`` spent ``spent`` (``"1h 30m"``, a ``timedelta`` or
+        seconds; at most a week) on the ticket on the day ``on`` (a ``date`` or
+        ``"YYYY-MM-DD"``; default: today in UTC). A ``time_logged`` notice: the
+        ticket's version does not change."""
+        from ._timelog import log_time
+
+        return log_time(self, ref, spent, actor=actor, on=on, note=note)
+
+    def remove_time(
+        self, ref: Ref, entry: int, *, actor: str, note: str | None = None
+    ) -> TimeEntry:
+        """Take back a wrong time entry (its ``id``); it stays in the history."""
+        from ._timelog import remove_time
+
+        return remove_time(self, ref, entry, actor=actor, note=note)
+
+    def estimate_time(self, ref: Ref, estimate: object, *, actor: str) -> TimeLog:
+        """Set (or with ``None`` clear) the ticket's estimate; return its time log."""
+        from ._timelog import estimate_time
+
+        return estimate_time(self, ref, estimate, actor=actor)
+
+    def time_log(self, ref: Ref) -> TimeLog:
+        """The ticket's live time entries, their total and its estimate."""
+        from ._timelog import time_log
+
+        return time_log(self, ref)
 
     def available_actions(self, ref: Ref | Ticket, actor: str) -> list[Action]:
         """The workflow actions a front end should offer ``actor`` on this ticket now."""

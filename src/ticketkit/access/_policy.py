@@ -55,6 +55,8 @@ class Permission(enum.StrEnum):
     EDIT_ARTICLES = "edit_articles"
     #: Publish, archive or withdraw knowledge-base articles.
     PUBLISH_ARTICLES = "publish_articles"
+    #: Log time spent on a ticket, take entries back and set its estimate.
+    LOG_TIME = "log_time"
 
     @classmethod
     def parse(cls, value: object) -> Permission:

@@ -45,6 +45,7 @@ from ._rules import visibility_conditions
 from ._view import view_attachments, view_comments, view_events, view_ticket
 
 if TYPE_CHECKING:
+    from .._timelog import TimeEntry, TimeLog
     from .._tracker import Ref, Tracker
     from ..kb import Suggestions
     from ..sla import SLAStatus
@@ -209,6 +210,38 @@ class Session:
         if not self.sees_internal:
             self._require(Permission.ADMINISTER, ticket, "SLA status")
         return self.tracker.sla_status(ticket.id)
+
+    # -- time tracking ----------------------------------------------------------------
+
+    def time_log(self, ref: Ref) -> TimeLog:
+        """The ticket's time entries and estimate, for staff who read internal notes."""
+        ticket = self._find(ref)
+        self._require(Permission.READ_INTERNAL, ticket, "time log")
+        return self.tracker.time_log(ticket.id)
+
+    def log_time(
+        self, ref: Ref, spent: object, *, on: object = None, note: str | None = None
+    ) -> TimeEntry:
+        """Log the principal's own time on the ticket (``log_time``)."""
+        ticket = self._find(ref)
+        self._require(Permission.LOG_TIME, ticket)
+        return self.tracker.log_time(ticket.id, spent, actor=self.principal.id, on=on, note=note)
+
+    def remove_time(self, ref: Ref, entry: int, *, note: str | None = None) -> TimeEntry:
+        """Take back a time entry: one's own with ``log_time``; another's needs ``administer``."""
+        ticket = self._find(ref)
+        self._require(Permission.LOG_TIME, ticket)
+        log = self.tracker.time_log(ticket.id)
+        mine = any(e.id == entry and e.agent == self.principal.id for e in log.entries)
+        if not mine and any(e.id == entry for e in log.entries):
+            self._require(Permission.ADMINISTER, ticket, "another person's time entry")
+        return self.tracker.remove_time(ticket.id, entry, actor=self.principal.id, note=note)
+
+    def estimate_time(self, ref: Ref, estimate: object) -> TimeLog:
+        """Set or clear the ticket's estimate (``log_time``)."""
+        ticket = self._find(ref)
+        self._require(Permission.LOG_TIME, ticket)
+        return self.tracker.estimate_time(ticket.id, estimate, actor=self.principal.id)
 
     def _view_events(self, ticket: Ticket, events: list[Event]) -> list[Event]:
         return view_events(

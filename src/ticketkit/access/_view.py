@@ -58,6 +58,9 @@ _STAFF_ONLY = frozenset(
         EventType.RULE_APPLIED,
         EventType.SOLUTION_LINKED,
         EventType.SOLUTION_UNLINKED,
+        EventType.TIME_LOGGED,
+        EventType.TIME_REMOVED,
+        EventType.TIME_ESTIMATED,
     }
 )
 
