@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from ._builtin_workflows import bugtracker, get_workflow, helpdesk, simple
     from ._clock import Clock, FrozenClock, SystemClock
     from ._config import TrackerConfig
+    from ._diagram import GraphvizError, workflow_to_dot, workflow_to_mermaid, workflow_to_svg
     from ._events import Event, EventType
     from ._fields import FieldDef, FieldType, FieldValue
     from ._guards import (
@@ -77,6 +78,7 @@ _LAZY = {
     "FieldType": "_fields",
     "FieldValue": "_fields",
     "FrozenClock": "_clock",
+    "GraphvizError": "_diagram",
     "GuardContext": "_guards",
     "HasAssignee": "_guards",
     "Impact": "_priority",
@@ -108,6 +110,9 @@ _LAZY = {
     "get_workflow": "_builtin_workflows",
     "helpdesk": "_builtin_workflows",
     "simple": "_builtin_workflows",
+    "workflow_to_dot": "_diagram",
+    "workflow_to_mermaid": "_diagram",
+    "workflow_to_svg": "_diagram",
 }
 
 
@@ -157,6 +162,7 @@ __all__ = [
     "FieldType",
     "FieldValue",
     "FrozenClock",
+    "GraphvizError",
     "GuardContext",
     "HasAssignee",
     "Impact",
@@ -200,4 +206,7 @@ __all__ = [
     "get_workflow",
     "helpdesk",
     "simple",
+    "workflow_to_dot",
+    "workflow_to_mermaid",
+    "workflow_to_svg",
 ]

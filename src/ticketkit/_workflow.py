@@ -442,3 +442,23 @@ class Workflow:
     @classmethod
     def from_toml(cls, text: str, *, guards: Mapping[str, Guard] | None = None) -> Workflow:
         return cls.from_data(parse_toml(text), guards=guards)
+
+    # -- diagrams ----------------------------------------------------------------------
+
+    def to_mermaid(self) -> str:
+        """A Mermaid state diagram of the workflow, for Markdown pages."""
+        from ._diagram import workflow_to_mermaid
+
+        return workflow_to_mermaid(self)
+
+    def to_dot(self) -> str:
+        """The workflow as Graphviz DOT text."""
+        from ._diagram import workflow_to_dot
+
+        return workflow_to_dot(self)
+
+    def to_svg(self, *, dot: str = "dot", timeout: float = 30.0) -> str:
+        """The workflow drawn as SVG by Graphviz's ``dot``; ``GraphvizError`` if that fails."""
+        from ._diagram import workflow_to_svg
+
+        return workflow_to_svg(self, dot=dot, timeout=timeout)
