@@ -34,9 +34,9 @@ def unreachable(backend: str, tmp_path: Path) -> str:
     return server.set(port=1).render_as_string(hide_password=False)
 
 
-def assert_refused(result: Result, *needles: str) -> None:
-    """Exit code 1, one line on stderr naming the problem, no traceback."""
-    assert result.exit_code == 1, result.output
+def assert_refused(result: Result, *needles: str, code: int = 1) -> None:
+    """Exit code 1 (or ``code``), one line on stderr naming the problem, no traceback."""
+    assert result.exit_code == code, result.output
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -89,8 +89,8 @@ class TestDbUpgrade:
 
     @pytest.mark.parametrize("backend", BACKENDS)
     def test_unreachable_database(self, backend: str, tmp_path: Path) -> None:
-        """An unreachable database exits 1 with a one-line message and no traceback."""
-        assert_refused(run("db", "upgrade", unreachable(backend, tmp_path)), "cannot")
+        """An unreachable database exits 75 (try again later) with one line and no traceback."""
+        assert_refused(run("db", "upgrade", unreachable(backend, tmp_path)), "cannot", code=75)
 
     def test_unknown_dialect(self) -> None:
         """A URL naming no supported database exits 1 with a message naming it."""
@@ -114,8 +114,8 @@ class TestDbCurrent:
 
     @pytest.mark.parametrize("backend", BACKENDS)
     def test_unreachable_database(self, backend: str, tmp_path: Path) -> None:
-        """An unreachable database exits 1 with a one-line message."""
-        assert_refused(run("db", "current", unreachable(backend, tmp_path)), "cannot")
+        """An unreachable database exits 75 with a one-line message."""
+        assert_refused(run("db", "current", unreachable(backend, tmp_path)), "cannot", code=75)
 
 
 class TestMain:

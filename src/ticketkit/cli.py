@@ -1,12 +1,14 @@
 """The ``ticketkit`` command (needs the ``cli`` extra: ``pip install 'ticketkit[cli]'``).
 
-Importing this module is cheap: click and SQLAlchemy are imported when the
-command runs. Each command group is built by a function in :data:`GROUPS`
-(``ticketkit db …`` by :func:`db_group`); a new group is one more such function,
-here or in a sibling module. Results go to stdout, messages to stderr. Exit
-codes: 0 on success, 1 when ticketkit refuses (the message, no traceback),
-2 on a usage error; ``ticketkit mail`` also exits 75 (try again later) when
-the database or the IMAP server cannot be reached.
+Importing this module is cheap: click, rich and SQLAlchemy are imported when a
+command runs. Each command (or group) is built by a function in :data:`GROUPS`
+(``ticketkit db …`` by :func:`db_group`, the ticket commands in the sibling
+``_cli_*`` modules); a new one is one more such function. Results go to
+stdout, messages to stderr. Every command exits with the same codes
+(:data:`EXIT_CODES`, see ``docs/cli.md``): 0 on success, 1 when ticketkit
+refuses (a one-line ``Error: …``, no traceback), 2 on a usage error, 3 when
+a ticket is not found, 4 on a stale ``--expected-version`` and 75 (try again
+later) when the database cannot do the work.
 """
 
 from __future__ import annotations
@@ -20,24 +22,74 @@ if TYPE_CHECKING:
     import click
     from sqlalchemy import Engine
 
-__all__ = ["DEFAULT_URL", "GROUPS", "build_cli", "db_group", "mail_command", "main"]
+__all__ = [
+    "DEFAULT_URL",
+    "EXIT_CODES",
+    "GROUPS",
+    "build_cli",
+    "database_url",
+    "db_group",
+    "mail_command",
+    "main",
+    "reporting",
+    "say",
+]
 
 DEFAULT_URL = "sqlite:///tickets.db"
 URL_ENV = "TICKETKIT_URL"
+CONFIG_ENV = "TICKETKIT_CONFIG"
+
+EXIT_REFUSED = 1
+EXIT_USAGE = 2
+EXIT_NOT_FOUND = 3
+EXIT_CONFLICT = 4
+EXIT_TEMPFAIL = 75  # sysexits.h EX_TEMPFAIL, as ``ticketkit mail`` uses it
+
+#: What each exit code of every ``ticketkit`` command means.
+EXIT_CODES = {
+    0: "success",
+    EXIT_REFUSED: "ticketkit refused: a bad value, a workflow action not allowed, a bad record",
+    EXIT_USAGE: "usage error: unknown command or option, missing argument",
+    EXIT_NOT_FOUND: "no such ticket",
+    EXIT_CONFLICT: "the ticket is no longer at --expected-version; nothing changed",
+    EXIT_TEMPFAIL: "the database cannot do it now (unreachable, locked, full); nothing changed",
+}
 _NO_CLICK = "the ticketkit command needs click; install it with: pip install 'ticketkit[cli]'"
 
 
 @contextmanager
 def reporting() -> Iterator[None]:
-    """Turn ticketkit's refusals (and a missing driver) into a one-line error, exit code 1."""
+    """Turn ticketkit's refusals (and a missing driver) into a one-line error and exit code.
+
+    ``NotFound`` exits 3, ``ConflictError`` 4, a ``StorageError`` 75 (but a
+    ``SchemaVersionError``, which waiting does not mend, 1), any other
+    ``TicketkitError`` or a missing driver 1.
+    """
     import click
 
-    from ._errors import TicketkitError
+    from ._errors import (
+        ConflictError,
+        NotFound,
+        SchemaVersionError,
+        StorageError,
+        TicketkitError,
+    )
 
     try:
         yield
     except (TicketkitError, ImportError) as exc:
-        raise click.ClickException(str(exc)) from exc
+        code = EXIT_REFUSED
+        if isinstance(exc, NotFound):
+            code = EXIT_NOT_FOUND
+        elif isinstance(exc, ConflictError):
+            code = EXIT_CONFLICT
+        elif isinstance(exc, StorageError) and not isinstance(exc, SchemaVersionError):
+            code = EXIT_TEMPFAIL
+
+        class Refused(click.ClickException):
+            exit_code = code
+
+        raise Refused(" ".join(str(exc).split())) from exc
 
 
 def say(message: str) -> None:
@@ -48,11 +100,26 @@ def say(message: str) -> None:
 
 
 def database_url(ctx: click.Context, url: str | None) -> str:
-    """The URL given to the command, else the one given to ``ticketkit --url``/$TICKETKIT_URL."""
-    if url:
+    """The URL given to the command, else ``ticketkit --url``/$TICKETKIT_URL, else the
+    ``url`` of the configuration file, else :data:`DEFAULT_URL`.
+
+    A value without ``://`` (``./helpdesk.db``) is the path of a SQLite file.
+    """
+    chosen = url or ctx.find_root().params.get("url")
+    if not chosen:
+        from ._cli_config import cli_config
+
+        with reporting():
+            configured = cli_config(ctx).get("url")
+        chosen = configured if isinstance(configured, str) and configured else DEFAULT_URL
+    return sqlite_url(chosen)
+
+
+def sqlite_url(url: str) -> str:
+    """``url`` itself, or for a plain path (no ``://``) the SQLite URL of that file."""
+    if "://" in url or url.strip() == "memory:":
         return url
-    chosen: str = ctx.find_root().params.get("url") or DEFAULT_URL
-    return chosen
+    return f"sqlite:///{url}"
 
 
 def db_group() -> click.Group:
@@ -142,7 +209,12 @@ def worker_command() -> click.Command:
         url = ctx.parent.params.get("url") if ctx.parent else None
         given = list(args)
         if url and (not given or given[0].startswith("-")):
-            given.insert(0, url)  # the group's --url (or its variable) names the database
+            given.insert(
+                0, sqlite_url(url)
+            )  # the group's --url (or its variable) names the database
+        config = _config_option(ctx)
+        if config and not any(a == "--config" or a.startswith("--config=") for a in given):
+            given += ["--config", config]
         ctx.exit(worker_main(given))
 
     return worker
@@ -170,18 +242,52 @@ def mail_command() -> click.Command:
         url = ctx.parent.params.get("url") if ctx.parent else None
         given = list(args)
         if url and given[:1] == ["ingest"]:
-            given[1:1] = ["--url", url]  # a URL given after "ingest" still wins
+            given[1:1] = ["--url", sqlite_url(url)]  # a URL given after "ingest" still wins
         ctx.exit(mail_main(given))
 
     return mail
 
 
-#: Builders of the command groups under ``ticketkit``, in the order ``--help`` lists them.
-GROUPS: list[Callable[[], click.Command]] = [db_group, mail_command, worker_command]
+def _config_option(ctx: click.Context) -> str | None:
+    """The group's ``--config`` (or $TICKETKIT_CONFIG), for commands that take a file."""
+    given = ctx.find_root().params.get("config")
+    return str(given) if given else None
+
+
+def _lazy(module: str, name: str) -> Callable[[], click.Command]:
+    """A builder that imports ``module`` (a sibling) only when the command is built."""
+
+    def build() -> click.Command:
+        from importlib import import_module
+
+        made: click.Command = getattr(import_module(module, __package__), name)()
+        return made
+
+    build.__name__ = build.__qualname__ = name
+    return build
+
+
+#: Builders of the commands under ``ticketkit``, in the order ``--help`` lists them.
+GROUPS: list[Callable[[], click.Command]] = [
+    _lazy("._cli_config", "init_command"),
+    _lazy("._cli_write", "open_command"),
+    _lazy("._cli_read", "show_command"),
+    _lazy("._cli_read", "list_command"),
+    _lazy("._cli_read", "search_command"),
+    _lazy("._cli_write", "transition_command"),
+    _lazy("._cli_write", "comment_command"),
+    _lazy("._cli_write", "assign_command"),
+    _lazy("._cli_transfer", "import_command"),
+    _lazy("._cli_transfer", "export_command"),
+    _lazy("._cli_config", "demo_command"),
+    db_group,
+    mail_command,
+    worker_command,
+]
 
 
 def build_cli() -> click.Group:
-    """The ``ticketkit`` command with every group in :data:`GROUPS`."""
+    """The ``ticketkit`` command with every command in :data:`GROUPS`."""
     import click
 
     @click.group("ticketkit", context_settings={"help_option_names": ["-h", "--help"]})
@@ -189,9 +295,24 @@ def build_cli() -> click.Group:
         "--url",
         envvar=URL_ENV,
         show_envvar=True,
-        help=f"Database URL for commands not given one [default: {DEFAULT_URL}].",
+        help=f"Database URL (or a SQLite file's path) for commands not given one "
+        f"[default: the config file's url, else {DEFAULT_URL}].",
     )
-    def cli(url: str | None) -> None:
+    @click.option(
+        "--config",
+        envvar=CONFIG_ENV,
+        show_envvar=True,
+        type=click.Path(dir_okay=False),
+        help="Configuration file (TOML, as ticketkit worker reads) [default: ./ticketkit.toml "
+        "when it exists].",
+    )
+    @click.option(
+        "--color/--no-color",
+        default=None,
+        help="Tables and colours even when stdout is not a terminal (or never) "
+        "[default: only on a terminal].",
+    )
+    def cli(url: str | None, config: str | None, color: bool | None) -> None:
         """Embeddable issue tracking: manage a ticketkit database."""
 
     for build in GROUPS:
