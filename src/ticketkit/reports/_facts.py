@@ -9,8 +9,9 @@ clocks never disagree on what a response or a resolution is.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import attrs
 
@@ -50,8 +51,18 @@ class Facts:
         return not self.spells[-1][1]
 
 
+def _snapshot(event: Event) -> Mapping[str, Any]:
+    """The ticket as an ``opened`` event recorded it (empty if unreadable)."""
+    found = event.data.get("ticket")
+    return found if isinstance(found, Mapping) else {}
+
+
 def _initial(ticket: Ticket, events: Sequence[Event]) -> Ticket:
     """``ticket`` with the status it was opened in: the clocks read the first spell from it."""
+    if events and events[0].type is EventType.OPENED:
+        status = _snapshot(events[0]).get("status")
+        if isinstance(status, str):
+            return attrs.evolve(ticket, status=status)
     for event in events:
         if event.type is EventType.STATUS_CHANGED and isinstance(event.old, str):
             return attrs.evolve(ticket, status=event.old)
@@ -65,7 +76,7 @@ def _agent(events: Sequence[Event], until: datetime | None) -> str | None:
         if until is not None and event.at > until:
             break
         if event.type is EventType.OPENED:
-            value = event.data.get("assignee")
+            value = _snapshot(event).get("assignee")
             agent = value if isinstance(value, str) else None
         elif event.type is EventType.ASSIGNED:
             agent = event.new if isinstance(event.new, str) else None
