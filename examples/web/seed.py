@@ -8,7 +8,15 @@ history reads as theirs.
 
 from __future__ import annotations
 
-from ticketkit import Action, Automation, RequireResolution, Tracker, Workflow, helpdesk
+from ticketkit import (
+    Action,
+    Automation,
+    Clock,
+    RequireResolution,
+    Tracker,
+    Workflow,
+    helpdesk,
+)
 from ticketkit.access import Session
 from ticketkit.sla import BusinessCalendar, SLAPolicy, Target
 
@@ -76,10 +84,11 @@ ARTICLES = [
 ]
 
 
-def make_tracker(url: str) -> Tracker:
+def make_tracker(url: str, *, clock: Clock | None = None) -> Tracker:
     """The demo tracker on ``url`` (created if new), with queues and the SLA."""
     return Tracker.from_url(
         url,
+        clock=clock,
         workflow=demo_workflow(),
         queues=QUEUES,
         default_queue="support",
