@@ -191,6 +191,7 @@ def plan(config: TrackerConfig, record: ImportRecord) -> Plan:
             queue=record.queue,
             tags=record.tags,
             fields=record.fields,
+            watchers=record.watchers,
         )
         where = "resolution"
         resolution = _canonical(config, "resolution", record.resolution)

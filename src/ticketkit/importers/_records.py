@@ -24,6 +24,7 @@ __all__ = [
     "ImportReport",
     "ImportedChange",
     "ImportedComment",
+    "NotImported",
     "Progress",
 ]
 
@@ -47,6 +48,15 @@ def _strings(value: Iterable[str]) -> tuple[str, ...]:
     if isinstance(value, str):
         raise ValidationError(
             f"tags must be a list of tags, not the single string {value!r}", field="tags"
+        )
+    return tuple(value)
+
+
+def _names(value: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(value, str):
+        raise ValidationError(
+            f"watchers must be a list of names, not the single string {value!r}",
+            field="watchers",
         )
     return tuple(value)
 
@@ -116,6 +126,23 @@ class ImportRecord:
     comments: tuple[ImportedComment, ...] = field(default=(), converter=_comments)
     history: tuple[ImportedChange, ...] = field(default=(), converter=_changes)
     source_id: str | None = None
+    #: Who watches the ticket now. Watcher changes are not history: the imported
+    #: ticket is opened with these watchers.
+    watchers: tuple[str, ...] = field(default=(), converter=_names)
+
+
+@frozen
+class NotImported:
+    """Something a reader found in the source but cannot carry into ticketkit.
+
+    ``source_id`` is the ticket it belongs to (``None``: the whole source),
+    ``what`` the kind of thing (``"attachment"``, ``"field"``, ``"comment"``)
+    and ``detail`` which one (a file name, a field name).
+    """
+
+    source_id: str | None
+    what: str
+    detail: str
 
 
 @frozen
