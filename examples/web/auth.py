@@ -22,7 +22,6 @@ import json
 import secrets
 import time
 from collections.abc import Mapping
-from http.cookies import SimpleCookie
 from typing import Any
 
 from attrs import frozen
@@ -141,9 +140,8 @@ class SignedCookieSessions:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        cookies = SimpleCookie(Request(scope).headers.get("cookie", ""))
-        morsel = cookies.get(self.cookie)
-        before = self.load(morsel.value) if morsel else {}
+        value = Request(scope).cookies.get(self.cookie)
+        before = self.load(value) if value else {}
         scope["session"] = dict(before)
 
         async def send_with_cookie(message: Message) -> None:

@@ -24,9 +24,16 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from ticketkit import Action, Event, PermissionDenied, RequireComment, RequireResolution
+from ticketkit import (
+    Action,
+    Event,
+    PermissionDenied,
+    RequireComment,
+    RequireResolution,
+    Tracker,
+)
 from ticketkit.access import Permission, Role, Session
-from ticketkit.intake.forms import FormResult
+from ticketkit.intake.forms import FormIntake, FormResult
 
 from auth import (
     DEMO_PEOPLE,
@@ -84,12 +91,18 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
 # -- who is asking --------------------------------------------------------------------
 
 
+def tracker_of(request: Request) -> Tracker:
+    """The tracker ``create_app`` keeps in the application's state."""
+    tracker: Tracker = request.app.state.tracker
+    return tracker
+
+
 def session_for(request: Request) -> Session:
     """The ticketkit session of the logged-in person; :class:`LoginRequired` for visitors."""
     person = current_person(request)
     if person is None:
         raise LoginRequired
-    return request.app.state.tracker.session(person.principal)
+    return tracker_of(request).session(person.principal)
 
 
 async def checked_form(request: Request) -> FormData:
@@ -147,7 +160,7 @@ async def ticket_list(request: Request) -> Response:
     next_url = None
     if page.next_cursor:
         next_url = str(request.url.include_query_params(cursor=page.next_cursor))
-    tracker = request.app.state.tracker
+    tracker = tracker_of(request)
     return render(
         request,
         "list.html",
@@ -217,7 +230,7 @@ async def ticket_page(request: Request) -> Response:
         can_comment=allowed(Permission.COMMENT, ticket).allowed,
         can_note=allowed(Permission.INTERNAL_NOTE, ticket).allowed,
         assignees=[p for p in staff_ids() if allowed(Permission.ASSIGN, ticket, p).allowed],
-        state_label=request.app.state.tracker.workflow.state(ticket.status).label,
+        state_label=tracker_of(request).workflow.state(ticket.status).label,
     )
 
 
@@ -264,24 +277,22 @@ def submit_ticket(request: Request, payload: Mapping[str, object]) -> FormResult
     the ``default`` tenant with no organisation. For a logged-in customer we
     first ask the policy whether they may create tickets at all, then put their
     own address in ``email`` whatever the form said, so the ticket is theirs.
+    Staff get the visitors' form: they type the caller's address, and the
+    ticket is opened as the caller (the history does not name the agent).
     """
     person = current_person(request)
     payload = {k: v for k, v in payload.items() if k != "csrf"}
     if person is not None and person.principal.role is Role.CUSTOMER:
-        tracker = request.app.state.tracker
-        decision = session_for(request).decide(
-            Permission.CREATE, None, tracker.config.default_queue
-        )
+        queue = tracker_of(request).config.default_queue
+        decision = session_for(request).decide(Permission.CREATE, None, queue)
         if not decision.allowed:
             raise PermissionDenied(decision.reason)
         payload["email"] = person.principal.id
     # The rate limit counts per person when logged in, per address otherwise.
-    client = (
-        f"user:{person.principal.id}"
-        if person
-        else f"ip:{request.client.host if request.client else '?'}"
-    )
-    return request.app.state.form.submit(payload, client=client)
+    address = request.client.host if request.client else "unknown"
+    client = f"user:{person.principal.id}" if person else f"ip:{address}"
+    form: FormIntake = request.app.state.form
+    return form.submit(payload, client=client)
 
 
 async def new_ticket(request: Request) -> Response:

@@ -22,11 +22,20 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Dialog,
+    Page,
+    expect,
+    sync_playwright,
+)
 
 import ticketkit
 
-from .conftest import XSS_ACTOR, XSS_TAG, XSS_TEXT, XSS_TITLE, create_app, make_tracker, seed
+from .conftest import XSS_ACTOR, XSS_TAG, XSS_TEXT, XSS_TITLE
+from app import create_app
+from seed import make_tracker, seed
 
 CHROMIUM = os.environ.get("TICKETKIT_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -97,24 +106,27 @@ def browser() -> Iterator[Browser]:
 
 Open = Callable[[str], Page]
 
+#: The message of every JavaScript dialog any page opened; an injected alert() lands here.
+DIALOGS: list[str] = []
+
+
+def record_dialog(dialog: Dialog) -> None:
+    DIALOGS.append(dialog.message)
+    dialog.dismiss()
+
 
 @pytest.fixture
 def person(browser: Browser, site: Site) -> Iterator[Open]:
-    """``person("ann")``: a page in a fresh context, logged in as that demo person.
-
-    Every page records JavaScript dialogs in ``page.dialogs``; an injected
-    ``alert()`` that ran would show up there.
-    """
+    """``person("ann")``: a page in a fresh context, logged in as that demo person."""
     contexts: list[BrowserContext] = []
+    DIALOGS.clear()
 
     def open_as(who: str) -> Page:
         context = browser.new_context(base_url=site.url)
         context.set_default_timeout(5000)
         contexts.append(context)
         page = context.new_page()
-        dialogs: list[str] = []
-        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-        page.dialogs = dialogs  # type: ignore[attr-defined]
+        page.on("dialog", record_dialog)
         page.goto("/login")
         page.get_by_role("button", name=f"Log in as {NAMES[who]}").click()
         expect(page).to_have_url(re.compile(r"/tickets$"))
@@ -126,7 +138,7 @@ def person(browser: Browser, site: Site) -> Iterator[Open]:
 
 
 def assert_no_script_ran(page: Page) -> None:
-    assert page.dialogs == []  # type: ignore[attr-defined]
+    assert DIALOGS == []
     assert page.evaluate("window.__pwned") is None
 
 

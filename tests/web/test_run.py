@@ -10,8 +10,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.testclient import TestClient  # conftest imported it (see there)
 
-from .conftest import WEB, TestClient
+from .conftest import WEB
 
 
 def free_port() -> int:
