@@ -100,6 +100,7 @@ def browser() -> Iterator[Browser]:
         )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        expect.set_options(timeout=15_000)
         yield browser
         browser.close()
 
@@ -123,7 +124,7 @@ def person(browser: Browser, site: Site) -> Iterator[Open]:
 
     def open_as(who: str) -> Page:
         context = browser.new_context(base_url=site.url)
-        context.set_default_timeout(5000)
+        context.set_default_timeout(15_000)  # generous: CI machines can be busy
         contexts.append(context)
         page = context.new_page()
         page.on("dialog", record_dialog)
