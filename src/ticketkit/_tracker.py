@@ -39,6 +39,7 @@ from .storage import Store, Transaction
 if TYPE_CHECKING:
     from ._automation import Automation
     from ._automator import Automator, RunReport
+    from ._macros import Macro
     from ._timelog import TimeEntry, TimeLog
     from .access import Policy, Principal, Session
     from .importers import ImportRecord, ImportReport
@@ -71,6 +72,7 @@ class Tracker:
         config: TrackerConfig | None = None,
         automation: Automation | None = None,
         notifiers: Mapping[str, Notifier] | None = None,
+        macros: Iterable[Macro] = (),
         **settings: Any,
     ) -> None:
         if config is not None and settings:
@@ -92,6 +94,9 @@ class Tracker:
         self._automator: Automator | None = None
         if automation is not None:
             self.automation = automation
+        self._macros: tuple[Macro, ...] = ()
+        if macros:
+            self.macros = macros
 
     # -- construction ---------------------------------------------------------------
 
@@ -360,6 +365,66 @@ class Tracker:
         from ._timelog import time_log
 
         return time_log(self, ref)
+
+    # -- macros (see ticketkit._macros) ------------------------------------------------
+
+    @property
+    def macros(self) -> tuple[Macro, ...]:
+        """The help desk's :class:`~ticketkit.Macro` s, in the order a front end lists them.
+
+        Setting them (a list of macros; ``()`` for none) checks each against this
+        tracker's fields, queues and workflow: :class:`ValidationError` names the
+        macro and what does not fit, and the macros stay as they were.
+        """
+        return self._macros
+
+    @macros.setter
+    def macros(self, macros: Iterable[Macro]) -> None:
+        from ._macros import check_macros
+
+        found = check_macros(macros)
+        for macro in found:
+            macro.check(self.config)
+        self._macros = found
+
+    def macro(self, name: str) -> Macro:
+        """The macro called ``name``; :class:`NotFound` naming the known ones if none is."""
+        from ._macro_apply import find_macro
+
+        return find_macro(self._macros, name)
+
+    def apply_macro(
+        self,
+        ref: Ref,
+        name: str,
+        *,
+        actor: str,
+        expected_version: int | None = None,
+        comment: str | None = None,
+    ) -> Ticket:
+        """Apply the macro ``name`` to the ticket as ``actor``: every step in one write.
+
+        Field changes, priority, queue, assignee (``"me"`` is ``actor``), tags, the
+        reply (followed by ``comment``, the agent's own words, in the same comment),
+        then the workflow action: one transaction, one new version, each event
+        marked ``data["macro"]``. A step that cannot be done raises (naming the
+        macro and the step) and nothing is stored. A macro that changes nothing
+        records nothing.
+        """
+        from ._macro_apply import apply_macro
+
+        return apply_macro(
+            self, ref, name, actor=actor, expected_version=expected_version, comment=comment
+        )
+
+    def available_macros(self, ref: Ref | Ticket, actor: str) -> list[Macro]:
+        """The macros ``actor`` could apply to the ticket now: those without an action,
+        and those whose action the workflow offers (as :meth:`available_actions`) once
+        the macro's other steps are done."""
+        from ._macro_apply import available_macros
+
+        ticket = ref if isinstance(ref, Ticket) else self.get(ref)
+        return available_macros(self, ticket, actor)
 
     def available_actions(self, ref: Ref | Ticket, actor: str) -> list[Action]:
         """The workflow actions a front end should offer ``actor`` on this ticket now."""
