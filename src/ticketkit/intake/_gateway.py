@@ -49,6 +49,9 @@ if TYPE_CHECKING:
 
 __all__ = ["OUTCOMES", "IngestResult", "MailGateway"]
 
+#: Who of a new message's To and Cc follow its ticket: nobody, those at the
+#: sender's own domain (colleagues), or everyone copied.
+CC_RULES = ("none", "same_domain", "all")
 #: Every ``IngestResult.outcome``.
 OUTCOMES = ("opened", "commented", "reopened", "ignored", "refused", "duplicate")
 _INACTIVE = frozenset({Category.RESOLVED, Category.CLOSED})
@@ -114,7 +117,10 @@ class MailGateway:
     :func:`~ticketkit.intake.outgoing_headers`); ``rate_limit`` is
     ``(count, window)``, the most messages one sender may send in any window;
     new tickets go to ``queue`` (``None``: the tracker's default queue) and
-    ``tenant``. Thread-safe: one gateway may serve many threads.
+    ``tenant``. ``cc`` (see :data:`CC_RULES`) makes the people a new message
+    is copied to watchers of its ticket, so they follow it and may reply;
+    ``own_addresses`` are the help desk's own, never made watchers.
+    Thread-safe: one gateway may serve many threads.
     """
 
     def __init__(
@@ -127,6 +133,8 @@ class MailGateway:
         queue: str | None = None,
         tenant: str = "default",
         clock: Clock | None = None,
+        cc: str = "none",
+        own_addresses: Sequence[str] = (),
     ) -> None:
         if not isinstance(domain, str) or not domain.strip() or any(c in domain for c in "<>@ "):
             raise IntakeError(
@@ -147,6 +155,17 @@ class MailGateway:
                 f"rate_limit must be (count, window), a positive count and a positive"
                 f" timedelta, got {rate_limit!r}; e.g. (20, timedelta(hours=1))"
             )
+        if cc not in CC_RULES:
+            raise IntakeError(f"cc must be one of {', '.join(CC_RULES)}, got {cc!r}")
+        if isinstance(own_addresses, str) or not all(
+            isinstance(a, str) and "@" in a for a in own_addresses
+        ):
+            raise IntakeError(
+                f"own_addresses must be a list of the help desk's mail addresses, "
+                f"got {own_addresses!r}"
+            )
+        self.cc = cc
+        self.own_addresses = frozenset(a.strip().lower() for a in own_addresses)
         self.tracker = tracker
         self.domain = domain.strip()
         self.limits = limits
@@ -366,7 +385,32 @@ class MailGateway:
             tenant=self.tenant,
             reference=reference,
             attachments=files,
+            watchers=self._copied(message),
         )
+
+    def _copied(self, message: IncomingMessage) -> list[str]:
+        """The To and Cc addresses that follow a new ticket, by the ``cc`` rule.
+
+        Never the sender, the help desk's own addresses, or addresses at the
+        gateway's domain (where its own mail comes from).
+        """
+        if self.cc == "none":
+            return []
+        sender = message.sender.address.lower()
+        home = sender.rpartition("@")[2]
+        found = []
+        for address in message.recipients:
+            domain = address.rpartition("@")[2]
+            if (
+                address == sender
+                or address in self.own_addresses
+                or domain == self.domain.lower()
+                or domain.endswith("." + self.domain.lower())
+            ):
+                continue
+            if self.cc == "all" or domain == home:
+                found.append(address)
+        return found
 
     def _duplicate(self, message: IncomingMessage, exc: DuplicateReference) -> IngestResult:
         """The message was taken in before (its ticket or comment holds the reference).
