@@ -25,7 +25,9 @@ import sys
 import tempfile
 import time
 import tracemalloc
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -77,46 +79,57 @@ def records(n: int, seed: int = 1) -> Iterator[ImportRecord]:
         )
 
 
-def tracker_for(store: str, directory: Path) -> Tracker:
-    clock = FrozenClock(T0 + timedelta(days=120))
-    automation = Automation(sla=POLICY)
+@contextmanager
+def database(store: str, directory: Path) -> Iterator[str]:
+    """The URL of a new, empty database for ``store``; a PostgreSQL one is dropped after."""
     if store == "memory":
-        return Tracker.in_memory(clock=clock, automation=automation)
+        yield "memory://"
+        return
     if store == "sqlite":
-        url = f"sqlite:///{directory / 'bench.db'}"
-    else:
-        url = os.environ.get(
+        yield f"sqlite:///{directory / 'bench.db'}"
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    server = make_url(
+        os.environ.get(
             "TICKETKIT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
         )
-    return Tracker.from_url(url, clock=clock, automation=automation)
+    )
+    name = f"tk_bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield server.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
 
 
 def measure(store: str, n: int) -> tuple[float, float]:
     """Seconds and peak MiB of one report over ``n`` tickets on ``store``."""
-    with tempfile.TemporaryDirectory() as tmp, tracker_for(store, Path(tmp)) as tracker:
-        if store == "postgresql":
-            _clear(tracker)
-        tracker.import_tickets(records(n), batch_size=1000)
-        start = time.perf_counter()
-        report = build_report(tracker, period="week")
-        seconds = time.perf_counter() - start
-        assert report.summary.tickets == n, report.summary
-        tracemalloc.start()
-        build_report(tracker, period="week")
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-        if store == "postgresql":
-            _clear(tracker)
+    clock = FrozenClock(T0 + timedelta(days=120))
+    automation = Automation(sla=POLICY)
+    with tempfile.TemporaryDirectory() as tmp, database(store, Path(tmp)) as url:
+        if store == "memory":
+            tracker = Tracker.in_memory(clock=clock, automation=automation)
+        else:
+            tracker = Tracker.from_url(url, clock=clock, automation=automation)
+        with tracker:
+            tracker.import_tickets(records(n), batch_size=1000)
+            start = time.perf_counter()
+            report = build_report(tracker, period="week")
+            seconds = time.perf_counter() - start
+            assert report.summary.tickets == n, report.summary
+            tracemalloc.start()
+            build_report(tracker, period="week")
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
     return seconds, peak / 2**20
-
-
-def _clear(tracker: Tracker) -> None:
-    """Empty the PostgreSQL benchmark database (it is shared between runs)."""
-    from sqlalchemy import text
-
-    engine = tracker.store.engine  # type: ignore[attr-defined]
-    with engine.begin() as conn:
-        conn.execute(text("TRUNCATE tickets, events, comments RESTART IDENTITY CASCADE"))
 
 
 def main(argv: list[str] | None = None) -> int:
