@@ -45,6 +45,7 @@ from ._rules import visibility_conditions
 from ._view import view_attachments, view_comments, view_events, view_ticket
 
 if TYPE_CHECKING:
+    from .._macros import Macro
     from .._timelog import TimeEntry, TimeLog
     from .._tracker import Ref, Tracker
     from ..kb import Suggestions
@@ -404,6 +405,57 @@ class Session:
         ticket = self._find(ref)
         offered = self.tracker.available_actions(ticket, self.principal.id)
         return [a for a in offered if self._allowed("transition", ticket, a.name)]
+
+    # -- macros -------------------------------------------------------------------
+
+    def available_macros(self, ref: Ref | Ticket) -> list[Macro]:
+        """The macros this principal may apply to the ticket now.
+
+        Macros are a staff tool: principals without ``read_internal`` (customers,
+        under the default policy) get none. Of the tracker's
+        :meth:`~ticketkit.Tracker.available_macros`, those remain whose every step
+        the policy allows (see :meth:`ticketkit.Macro.permissions`).
+        """
+        ticket = self._find(ref)
+        if not self._allowed("read_internal", ticket):
+            return []
+        me = self.principal.id
+        return [
+            macro
+            for macro in self.tracker.available_macros(ticket, me)
+            if all(self._allowed(p, ticket, d) for p, d in macro.permissions(me))
+        ]
+
+    def apply_macro(
+        self,
+        ref: Ref,
+        name: str,
+        *,
+        expected_version: int | None = None,
+        comment: str | None = None,
+    ) -> Ticket:
+        """Apply a macro as the principal: ``read_internal`` first, then each step's
+        permission (``change_field`` per field, ``assign``, ``comment`` or
+        ``internal_note``, ``transition``). A refusal raises
+        :class:`~ticketkit.PermissionDenied` naming it, and nothing is stored."""
+        me = self.principal.id
+
+        def check(ticket: Ticket) -> None:
+            self._require("read_internal", ticket, "macros")
+            macro = self.tracker.macro(name)
+            for permission, detail in macro.permissions(me, comment=comment is not None):
+                self._require(permission, ticket, detail)
+
+        new = self._write(
+            ref,
+            "read_internal",
+            check,
+            lambda t, v: self.tracker.apply_macro(
+                t.key, name, actor=me, expected_version=v, comment=comment
+            ),
+            expected_version,
+        )
+        return self._view(new)
 
     def subscribe(
         self, callback: Callable[[Event], object], *event_types: EventType | str
