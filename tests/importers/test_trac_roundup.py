@@ -10,6 +10,7 @@ imported tickets, comments and histories with that.
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,9 +19,15 @@ from typing import Any
 
 import pytest
 
-from ticketkit import FieldDef, Tracker, ValidationError
+from ticketkit import Action, Category, FieldDef, State, Tracker, ValidationError, Workflow
 from ticketkit._history import replay
-from ticketkit.importers import ImportRecordError, NotImported, plan_import, read_trac
+from ticketkit.importers import (
+    ImportRecordError,
+    NotImported,
+    plan_import,
+    read_roundup,
+    read_trac,
+)
 
 from .conftest import HERE, run
 
@@ -87,7 +94,7 @@ def tracker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Tracker]
         return
     found = Tracker.from_url(f"sqlite:///{tmp_path / 'imported.db'}", **TRAC_SETTINGS)
     yield found
-    found.store.close()
+    found.close()
 
 
 def trac_reader(env: Path) -> Any:
@@ -265,3 +272,191 @@ class TestTracBadInput:
         assert caught.value.source_id == "#6"
         assert "unknown priority 'highest'" in str(caught.value)
         assert caught.value.report.imported == stored(tracker) == 4
+
+
+# -- Roundup ---------------------------------------------------------------------------
+
+ROUNDUP_STATES = (
+    "unread",
+    "deferred",
+    "chatting",
+    "need-eg",
+    "in-progress",
+    "testing",
+    "done-cbb",
+    "resolved",
+)
+#: Roundup's classic statuses, one workflow state each (state names cannot hold ``-``).
+SAME_STATES = {name: name.replace("-", "_") for name in ROUNDUP_STATES}
+#: Roundup's issue properties as ticketkit's history names them.
+ROUNDUP_NAMES = {
+    "title": "title",
+    "status": "status",
+    "priority": "priority",
+    "assignedto": "assignee",
+    "keyword": "tags",
+}
+
+
+def roundup_workflow() -> Workflow:
+    """A workflow with Roundup's classic statuses, any one reachable from any other."""
+    names = list(SAME_STATES.values())
+    category = {
+        "unread": Category.NEW,
+        "done_cbb": Category.RESOLVED,
+        "resolved": Category.RESOLVED,
+    }
+    return Workflow(
+        name="roundup",
+        states=[State(n, category.get(n, Category.ACTIVE)) for n in names],
+        actions=[Action(f"to_{n}", set(names) - {n}, n) for n in names],
+        initial="unread",
+    )
+
+
+def roundup_time(text: str) -> datetime:
+    """A date as Roundup prints it: ``2024-05-01.09:35:00``."""
+    return datetime.strptime(text, "%Y-%m-%d.%H:%M:%S").replace(tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def roundup(
+    source_python: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict[str, Any]]:
+    """A Roundup export made by roundup-admin, and Roundup's own account of the issues."""
+    where = tmp_path_factory.mktemp("roundup")
+    run(source_python, HERE / "make_roundup.py", where / "home", where / "export", where / "o.json")
+    expected: dict[str, Any] = json.loads((where / "o.json").read_text(encoding="utf-8"))
+    return where / "export", expected
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def roundup_tracker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Tracker]:
+    if request.param == "memory":
+        yield Tracker.in_memory(workflow=roundup_workflow())
+        return
+    found = Tracker.from_url(f"sqlite:///{tmp_path / 'imported.db'}", workflow=roundup_workflow())
+    yield found
+    found.close()
+
+
+class TestRoundup:
+    def test_counts_and_histories(
+        self, roundup: tuple[Path, dict[str, Any]], roundup_tracker: Tracker
+    ) -> None:
+        """Every live issue, message and journalled change arrives with its actor and time."""
+        export, expected = roundup
+        tracker = roundup_tracker
+        report = tracker.import_tickets(read_roundup(export, statuses=SAME_STATES), batch_size=6)
+        assert report.imported == len(expected) == 20
+        for iid, issue in expected.items():
+            key = report.keys[f"issue{iid}"]
+            history = tracker.history(key)
+            assert replay(history) == tracker.get(key)
+            assert history[0].actor == issue["creator"]
+            assert history[0].at == roundup_time(issue["creation"])
+            want_changes = {
+                (roundup_time(when), who, ROUNDUP_NAMES[name])
+                for when, who, action, names in issue["journal"]
+                if action == "set"
+                for name in names
+                if name in ROUNDUP_NAMES
+            }
+            want_comments = {
+                (roundup_time(when), who, "commented") for who, when, _ in issue["messages"][1:]
+            }
+            got = [(e.at, e.actor, e.field or e.type.value) for e in history[1:]]
+            assert len(got) == len(want_changes) + len(want_comments)
+            assert set(got) == want_changes | want_comments, iid
+            comments = tracker.comments(key)
+            assert [c.body for c in comments] == [body for _, _, body in issue["messages"][1:]]
+            ticket = tracker.get(key)
+            assert ticket.description == issue["messages"][0][2]
+            assert ticket.title == issue["title"]
+            assert ticket.status == SAME_STATES[issue["status"]]
+
+    def test_an_issue_in_full(self, roundup: tuple[Path, dict[str, Any]]) -> None:
+        """Issue 1 reads as Roundup shows it, mapped onto the help-desk workflow by default."""
+        export, _ = roundup
+        tracker = Tracker.in_memory()
+        reader = read_roundup(export)
+        key = tracker.import_tickets(reader).keys["issue1"]
+        ticket = tracker.get(key)
+        assert (ticket.title, ticket.status, ticket.priority.name, ticket.assignee) == (
+            "Printer was on fire",
+            "resolved",
+            "P2",
+            "bob",
+        )
+        assert ticket.tags == {"printer", "network"}
+        assert ticket.watchers == {"ann", "bob"}
+        changes = [(e.actor, e.field, e.old, e.new) for e in tracker.history(key) if e.field]
+        assert changes == [
+            ("bob", "status", "new", "open"),
+            ("bob", "assignee", None, "bob"),
+            ("ann", "priority", "P1", "P2"),
+            ("bob", "status", "open", "resolved"),
+            ("bob", "tags", ["printer"], ["network", "printer"]),
+            ("carl", "title", "Printer on fire", "Printer was on fire"),
+        ]
+        assert NotImported("issue1", "attachment", "file1") in reader.not_imported
+        assert NotImported("issue21", "issue", "retired") in reader.not_imported
+
+    def test_dry_run(self, roundup: tuple[Path, dict[str, Any]]) -> None:
+        """The dry run counts the import, lists unknown users and statuses, and stores nothing."""
+        export, expected = roundup
+        tracker = Tracker.in_memory()
+        plan = plan_import(tracker, read_roundup(export), users={"ann", "bob"})
+        assert plan.ok
+        assert plan.tickets == len(expected)
+        assert plan.comments == sum(len(i["messages"]) - 1 for i in expected.values())
+        assert dict(plan.unmapped["user"]).keys() == {"carl"}
+        assert stored(tracker) == 0
+        plan = plan_import(tracker, read_roundup(export, statuses={"chatting": "talking"}))
+        assert set(plan.unmapped["status"]) == {"talking"}
+        assert plan.problems
+        assert all("unknown state 'talking'" in p.message for p in plan.problems)
+        assert stored(tracker) == 0
+
+
+class TestRoundupBadInput:
+    def test_missing_directory(self, tmp_path: Path) -> None:
+        """A directory without issue.csv is refused at once."""
+        with pytest.raises(ValidationError, match=r"has no issue\.csv"):
+            read_roundup(tmp_path / "nowhere")
+
+    @pytest.mark.parametrize(
+        ("line", "message"),
+        [
+            ("'1':(2024,:'x'\n", r"line 1 of .*issue-journals\.csv: 3 cells, but 5 columns"),
+            (
+                "'1':(2024, 5, 1, 9, 35, 0.0, 0, 0, 0):'3':'set':__import__('os')\n",
+                r"line 1 of .*issue-journals\.csv: \"__import__\('os'\)\" is not a value",
+            ),
+        ],
+    )
+    def test_malformed_row(
+        self, roundup: tuple[Path, dict[str, Any]], tmp_path: Path, line: str, message: str
+    ) -> None:
+        """A malformed journal row stops the import naming file and line; nothing is stored."""
+        export, _ = roundup
+        copy = tmp_path / "export"
+        shutil.copytree(export, copy)
+        journal = copy / "issue-journals.csv"
+        journal.write_text(line + journal.read_text(encoding="utf-8"), encoding="utf-8")
+        tracker = Tracker.in_memory()
+        with pytest.raises(ImportRecordError, match=message) as caught:
+            tracker.import_tickets(read_roundup(copy))
+        assert caught.value.index == 0
+        assert stored(tracker) == 0
+
+    def test_missing_message_file(
+        self, roundup: tuple[Path, dict[str, Any]], tmp_path: Path
+    ) -> None:
+        """An export without its message files (exporttables) is refused, naming the file."""
+        export, _ = roundup
+        copy = tmp_path / "export"
+        shutil.copytree(export, copy)
+        shutil.rmtree(copy / "msg-files")
+        with pytest.raises(ImportRecordError, match=r"msg-files/0/msg1 is missing"):
+            Tracker.in_memory().import_tickets(read_roundup(copy))
