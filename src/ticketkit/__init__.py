@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from ._query import Condition, Op, Page, Query
     from ._search import SearchHit
     from ._subscriptions import Subscription
+    from ._timelog import TimeEntry, TimeLog
     from ._tracker import Tracker
     from ._workflow import Action, Category, State, TransitionPlan, Workflow
 
@@ -99,6 +100,8 @@ _LAZY = {
     "Subscription": "_subscriptions",
     "SystemClock": "_clock",
     "Ticket": "_model",
+    "TimeEntry": "_timelog",
+    "TimeLog": "_timelog",
     "Tracker": "_tracker",
     "TrackerConfig": "_config",
     "TransitionInputs": "_guards",
@@ -192,6 +195,8 @@ __all__ = [
     "SystemClock",
     "Ticket",
     "TicketkitError",
+    "TimeEntry",
+    "TimeLog",
     "Tracker",
     "TrackerConfig",
     "TransitionInputs",
