@@ -58,6 +58,12 @@ class EventType(enum.StrEnum):
     TIME_REMOVED = "time_removed"
     #: The estimate changed (field ``time_estimate``; old and new in seconds or null).
     TIME_ESTIMATED = "time_estimated"
+    #: A satisfaction survey went to the reporter after a resolution (data: survey, scale,
+    #: expires, agent, queue, recipient).
+    SURVEY_SENT = "survey_sent"
+    #: The reporter answered a satisfaction survey (data: survey, sent, scale, rating,
+    #: satisfied, comment).
+    CSAT_RATED = "csat_rated"
 
 
 #: Events that record that something happened to a ticket without changing it:
@@ -74,6 +80,8 @@ NOTICE_TYPES = frozenset(
         EventType.TIME_LOGGED,
         EventType.TIME_REMOVED,
         EventType.TIME_ESTIMATED,
+        EventType.SURVEY_SENT,
+        EventType.CSAT_RATED,
     }
 )
 

@@ -61,6 +61,8 @@ _STAFF_ONLY = frozenset(
         EventType.TIME_LOGGED,
         EventType.TIME_REMOVED,
         EventType.TIME_ESTIMATED,
+        EventType.SURVEY_SENT,
+        EventType.CSAT_RATED,
     }
 )
 
