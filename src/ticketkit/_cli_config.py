@@ -95,10 +95,8 @@ def open_tracker(ctx: click.Context, url: str | None) -> Tracker:
     there is refused rather than created, so a command run in the wrong
     directory does not leave an empty database behind.
     """
-    from ._automation import Automation
     from ._errors import ValidationError
     from ._tracker import Tracker
-    from .worker import notifiers_from_data
 
     where = database_url(ctx, url)
     config = cli_config(ctx)
@@ -109,8 +107,15 @@ def open_tracker(ctx: click.Context, url: str | None) -> Tracker:
             f"unknown configuration table {unknown[0]!r}; use url, tracker, automation, notifiers"
         )
     settings = tracker_settings(config.get("tracker", {}))
-    automation = Automation.from_data(config["automation"]) if "automation" in config else None
-    notifiers = notifiers_from_data(config.get("notifiers", {}))
+    automation = notifiers = None
+    if "automation" in config:
+        from ._automation import Automation
+
+        automation = Automation.from_data(config["automation"])
+    if "notifiers" in config:
+        from .worker import notifiers_from_data
+
+        notifiers = notifiers_from_data(config["notifiers"])
     return Tracker.from_url(
         where, create=False, automation=automation, notifiers=notifiers, **settings
     )

@@ -327,3 +327,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ImportError:
         sys.exit(_NO_CLICK)
     build_cli().main(args=argv, prog_name="ticketkit")
+
+
+if __name__ == "__main__":
+    main()
