@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
-from ticketkit import Automation
+from ticketkit import Automation, Query
 from ticketkit.access import Principal, Role
 from ticketkit.reports import Compliance, Durations, PeriodRow, Report, build_report
 from ticketkit.sla import BusinessCalendar, SLAPolicy, Target
@@ -222,6 +222,12 @@ class TestFilters:
         rep = build_report(desk(make), until=UNTIL, where={"queue": "billing"})
         assert [t.key for t in rep.tickets] == ["BI-1"]
         assert [p.backlog for p in rep.periods] == [1] + [0] * 7
+
+    def test_where_as_a_query_with_text(self, make: MakeTracker) -> None:
+        """A ``Query`` keeps its conditions and its text search."""
+        query = Query.build({"priority": "P3"}, text="mail")
+        rep = build_report(desk(make), until=UNTIL, where=query)
+        assert [t.key for t in rep.tickets] == ["HD-1", "HD-4"]
 
     def test_tenants_are_separate(self, make: MakeTracker) -> None:
         """Each tenant's report has its own tickets; no tenant means every tenant."""

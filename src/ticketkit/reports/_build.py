@@ -79,21 +79,18 @@ def _check(
         )
 
 
-def _conditions(where: Mapping[str, Any] | Query | None, tenant: str | None) -> list[Condition]:
+def _tickets(
+    tracker: Tracker, where: Mapping[str, Any] | Query | None, tenant: str | None, until: datetime
+) -> list[Ticket]:
+    """Every ticket that matches ``where`` and ``tenant``, opened before ``until``, by id."""
     query = where if isinstance(where, Query) else Query.build(where)
-    found = list(query.conditions)
+    wanted = [*query.conditions, Condition("created", Op.LT, until)]
     if tenant is not None:
-        found.append(Condition("tenant", Op.EQ, tenant))
-    return found
-
-
-def _tickets(tracker: Tracker, conditions: list[Condition], until: datetime) -> list[Ticket]:
-    """Every ticket that matches, opened before ``until``, by id."""
-    wanted = [*conditions, Condition("created", Op.LT, until)]
+        wanted.append(Condition("tenant", Op.EQ, tenant))
     found: list[Ticket] = []
     cursor: str | None = None
     while True:
-        page = tracker.query(wanted, limit=MAX_LIMIT, cursor=cursor)
+        page = tracker.query(wanted, text=query.text, limit=MAX_LIMIT, cursor=cursor)
         found.extend(page.items)
         cursor = page.next_cursor
         if cursor is None:
@@ -140,7 +137,7 @@ def build_report(
         calendar = policy.calendar if policy is not None else BusinessCalendar.always()
     zone = ZoneInfo(calendar.timezone)
     end = tracker.clock.now().astimezone(UTC) if until is None else until
-    tickets = _tickets(tracker, _conditions(where, tenant), end)
+    tickets = _tickets(tracker, where, tenant, end)
     if since is None:
         first = min((t.created for t in tickets), default=end)
         if first >= end:

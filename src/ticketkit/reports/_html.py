@@ -72,10 +72,16 @@ def _svg(figure: Figure) -> str:
     return text[text.index("<svg") :]
 
 
-def _figure() -> Figure:
+def _figure() -> tuple[Figure, Any]:
+    """A figure and its one axes, counting tickets (whole numbers) upwards."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
-    return Figure(figsize=(7.5, 2.8), layout="constrained")
+    figure = Figure(figsize=(7.5, 2.8), layout="constrained")
+    axes = figure.add_subplot()
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_ylabel("tickets")
+    return figure, axes
 
 
 def _labels(axes: Any, starts: Sequence[str]) -> None:
@@ -85,8 +91,7 @@ def _labels(axes: Any, starts: Sequence[str]) -> None:
 
 
 def _series_chart(report: Report, attribute: str, title: str, kind: str) -> str:
-    figure = _figure()
-    axes = figure.add_subplot()
+    figure, axes = _figure()
     starts = [p.start.isoformat() for p in report.periods]
     values = [getattr(p, attribute) for p in report.periods]
     positions = range(len(values))
@@ -96,7 +101,6 @@ def _series_chart(report: Report, attribute: str, title: str, kind: str) -> str:
         axes.step(positions, values, where="mid", color="#c44e52")
         axes.set_ylim(bottom=0)
     axes.set_title(title)
-    axes.set_ylabel("tickets")
     _labels(axes, starts)
     return _svg(figure)
 
@@ -106,12 +110,10 @@ def _histogram(report: Report) -> str | None:
     found = [v for v in values if v is not None]
     if not found:
         return None
-    figure = _figure()
-    axes = figure.add_subplot()
+    figure, axes = _figure()
     axes.hist(found, bins=min(20, max(1, len(set(found)))), color="#55a868")
     axes.set_title("Resolution time")
     axes.set_xlabel("business hours")
-    axes.set_ylabel("tickets")
     return _svg(figure)
 
 
@@ -119,8 +121,7 @@ def _sla_chart(report: Report) -> str | None:
     sla = report.summary.sla
     if not any(c.met or c.breached or c.running for c in sla):
         return None
-    figure = _figure()
-    axes = figure.add_subplot()
+    figure, axes = _figure()
     names = [c.kind.replace("_", " ") for c in sla]
     met = [c.met for c in sla]
     breached = [c.breached for c in sla]
@@ -135,7 +136,6 @@ def _sla_chart(report: Report) -> str | None:
         color="#bbbbbb",
     )
     axes.set_title("SLA compliance")
-    axes.set_ylabel("tickets")
     axes.legend()
     return _svg(figure)
 
