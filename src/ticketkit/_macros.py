@@ -59,7 +59,7 @@ NOBODY = "nobody"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 # "{name", "{name.attr", "{name[0]", "{0}": what str.format would read as a field.
-_FORMAT_FIELD = re.compile(r"\{\s*[A-Za-z0-9_][^{}\s]*\s*\}")
+_FORMAT_FIELD = re.compile(r"\{[A-Za-z0-9_][^{}\s]*\}")
 _MAX_LABEL = 200
 
 
@@ -67,7 +67,7 @@ _MAX_LABEL = 200
 
 
 def _name(value: object) -> str:
-    if not isinstance(value, str) or not _NAME.match(value):
+    if not isinstance(value, str) or not _NAME.fullmatch(value):
         raise ValidationError(
             f"macro name {value!r:.80} is not valid; use 1 to 64 lower-case letters, digits, "
             "'_', '.' or '-', starting with a letter or digit, such as 'ask-for-logs' "
@@ -95,7 +95,7 @@ def check_template(text: object, what: str = "reply") -> str:
     for found in string.Template.pattern.finditer(body):
         if found.group("invalid") is not None:
             raise ValidationError(
-                f"{what} has a '$' at position {found.start('invalid')} that starts no "
+                f"{what} has a '$' at position {found.start()} that starts no "
                 f"placeholder; write $$ for a dollar sign, or use one of {known}",
                 field=what,
             )
@@ -106,7 +106,7 @@ def check_template(text: object, what: str = "reply") -> str:
                 "(or $$ for a dollar sign)",
                 field=what,
             )
-    braces = _FORMAT_FIELD.search(body)
+    braces = _FORMAT_FIELD.search(string.Template.pattern.sub(" ", body))
     if braces is not None:
         raise ValidationError(
             f"{what} holds {braces.group()[:40]!r}, which reads as a str.format field; macro "
@@ -159,7 +159,7 @@ def _set_fields(value: object) -> Mapping[str, JSONValue]:
     table = check_table(value, "set_fields")
     found: dict[str, JSONValue] = {}
     for name in sorted(table, key=str):
-        if not isinstance(name, str) or not _FIELD_NAME.match(name):
+        if not isinstance(name, str) or not _FIELD_NAME.fullmatch(name):
             hint = ""
             if isinstance(name, str) and name.startswith("fields."):
                 hint = f" (write {name[7:]!r}, without 'fields.')"
