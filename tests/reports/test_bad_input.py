@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
-from ticketkit import ValidationError
+from ticketkit import Tracker, ValidationError
 from ticketkit.reports import build_report
 
 from .desk import UNTIL, MakeTracker, at, desk
@@ -62,3 +62,17 @@ def test_progress_on_an_empty_tracker(make: MakeTracker) -> None:
     assert rep.empty
     assert len(rep.periods) == 1
     assert rep.periods[0].backlog == 0
+
+
+def test_progress_every_hundred_tickets() -> None:
+    """Called after every 100th ticket and after the last, with the total."""
+    tracker = Tracker.in_memory()
+    for number in range(250):
+        tracker.open(title=f"ticket {number}", actor="c")
+    calls: list[tuple[int, int]] = []
+    build_report(
+        tracker,
+        until=tracker.clock.now() + timedelta(seconds=1),
+        progress=lambda done, total: calls.append((done, total)),
+    )
+    assert calls == [(100, 250), (200, 250), (250, 250)]
