@@ -39,9 +39,16 @@ class RecordIssue:
     message: str
 
 
+_KINDS = ("status", "priority", "queue", "field", "user")
+
+
 def _unmapped(value: Mapping[str, Mapping[str, int]]) -> Mapping[str, Mapping[str, int]]:
+    order = {kind: i for i, kind in enumerate(_KINDS)}
     return MappingProxyType(
-        {kind: MappingProxyType(dict(sorted(counts.items()))) for kind, counts in value.items()}
+        {
+            kind: MappingProxyType(dict(sorted(value[kind].items())))
+            for kind in sorted(value, key=lambda k: (order.get(k, len(order)), k))
+        }
     )
 
 
