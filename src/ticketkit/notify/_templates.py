@@ -19,7 +19,19 @@ __all__ = ["DEFAULT_TEMPLATES", "PLACEHOLDERS", "Template", "Templates", "ticket
 
 #: The placeholders a template may use; a context value that is missing renders as "".
 PLACEHOLDERS = frozenset(
-    {"key", "title", "status", "priority", "assignee", "reporter", "target", "due", "level", "text"}
+    {
+        "key",
+        "title",
+        "status",
+        "priority",
+        "assignee",
+        "reporter",
+        "target",
+        "due",
+        "level",
+        "text",
+        "author",
+    }
 )
 
 # Any run of white space or control characters: a subject is rendered onto one line.
@@ -164,6 +176,11 @@ DEFAULT_TEMPLATES: Mapping[str, Template] = {
         "Ticket $key ($title) is now assigned to $assignee.\n"
         "Status: $status. Priority: $priority.\n",
     ),
+    "replied": Template(
+        "[$key] $title",
+        "$author replied to ticket $key ($title):\n\n$text\n\n"
+        "Status: $status. Reply to this message to answer.\n",
+    ),
     "status_changed": Template(
         "[$key] Status changed to $status: $title",
         "The status of ticket $key ($title) is now $status.\n",
@@ -188,6 +205,14 @@ DEFAULT_TEMPLATES: Mapping[str, Template] = {
         "A reminder about ticket $key ($title), status $status.\n\n$text\n",
     ),
     "rule": Template("[$key] $title", "$text\n"),
+    # For ticketkit.surveys: $text is the survey link, $due when it expires.
+    "survey": Template(
+        "[$key] How did we do? $title",
+        "Hello $reporter,\n\n"
+        "ticket $key ($title) has been resolved. Please tell us how we did:\n\n"
+        "$text\n\n"
+        "The link can be used once, until $due.\n",
+    ),
 }
 
 
