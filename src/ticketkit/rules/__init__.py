@@ -18,6 +18,17 @@ from ._actions import (
 )
 from ._agents import Agent, Route, Strategy
 from ._conditions import All, Any, Condition, FieldIs, HasTag, Not, RuleContext, TextMatches
+from ._dry_run import dry_run
+from ._dry_run_model import (
+    DraftComment,
+    DraftNotification,
+    DryRun,
+    FieldChange,
+    Firing,
+    RuleSummary,
+    SkippedAction,
+    StatusChange,
+)
 from ._escalation import EscalationLevel, EscalationPolicy
 from ._routing import Router
 from ._rule import Rule, RuleSet
@@ -31,11 +42,16 @@ __all__ = [
     "Any",
     "Assign",
     "Condition",
+    "DraftComment",
+    "DraftNotification",
+    "DryRun",
     "Elapsed",
     "Escalate",
     "EscalationLevel",
     "EscalationPolicy",
+    "FieldChange",
     "FieldIs",
+    "Firing",
     "HasTag",
     "Not",
     "Note",
@@ -49,12 +65,16 @@ __all__ = [
     "RuleAction",
     "RuleContext",
     "RuleSet",
+    "RuleSummary",
     "SetField",
     "SetPriority",
+    "SkippedAction",
+    "StatusChange",
     "Strategy",
     "TextMatches",
     "Transition",
     "Trigger",
     "anchors",
+    "dry_run",
     "render_text",
 ]
