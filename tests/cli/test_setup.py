@@ -119,3 +119,14 @@ class TestDemo:
         result = ok(run("demo", "--url", "memory://"))
         assert "HD-1" in result.stdout
         assert "history" in result.stdout.lower()
+
+
+class TestWorker:
+    def test_group_config_goes_to_the_worker(self, run: Run, tmp_path: Path) -> None:
+        """``ticketkit --config FILE worker --once`` runs the worker on that file."""
+        (tmp_path / "desk.toml").write_text(
+            'url = "sqlite:///desk.db"\n[tracker]\nprefix = "SD"\n', encoding="utf-8"
+        )
+        ok(run("--config", "desk.toml", "init"))
+        result = ok(run("--config", "desk.toml", "worker", "--once"))
+        assert "RunReport" in result.stdout

@@ -279,3 +279,31 @@ class TestDryRunAndBadInput:
         ok(run("init"))
         assert run("import", "nosuch.jsonl").exit_code == 2
         assert run("import", "-", "--format", "csv", "--map", "x", input="").exit_code == 2
+
+
+class TestExportRecord:
+    def test_redacted_and_erased_tickets_export_and_import(self) -> None:
+        """Redacted values export as "[redacted]", erased people as their pseudonym; both import."""
+        from ticketkit._cli_records import export_record
+        from ticketkit.access import Principal
+        from ticketkit.importers import read_json
+
+        tracker = ticketkit.Tracker.in_memory(prefix="HD", clock=ticketkit.FrozenClock())
+        key = tracker.open("Printer", "call ann on 555", actor="ann@example.com").key
+        tracker.update(key, description="call ann on 556", actor="bob")
+        tracker.assign(key, "bob", actor="bob")
+        admin = tracker.session(Principal(id="root", role="admin", tenant="default"))
+        admin.redact_field(key, "description")
+        pseudonym = admin.erase_person("ann@example.com")
+        record = export_record(tracker.get(key), tracker.comments(key), tracker.history(key))
+        assert (record["description"], record["reporter"]) == ("[redacted]", pseudonym)
+        assert "555" not in json.dumps(record)
+        copy = ticketkit.Tracker.in_memory(prefix="HD")
+        copy.import_tickets(read_json(io.StringIO(json.dumps(record) + "\n")))
+        ticket = copy.get("HD-1")
+        assert (ticket.description, ticket.reporter, ticket.assignee) == (
+            "[redacted]",
+            pseudonym,
+            "bob",
+        )
+        assert [(e.actor, e.field) for e in copy.history("HD-1")][1:] == [("bob", "assignee")]
