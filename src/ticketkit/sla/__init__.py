@@ -14,6 +14,7 @@ from ._clocks import (
     sla_status,
 )
 from ._policy import SLAPolicy, Target, TargetKind
+from ._what_if import WhatIf, what_if
 
 __all__ = [
     "BusinessCalendar",
@@ -24,8 +25,10 @@ __all__ = [
     "Target",
     "TargetKind",
     "TargetStatus",
+    "WhatIf",
     "due_notices",
     "next_notice_at",
     "notice_event",
     "sla_status",
+    "what_if",
 ]
