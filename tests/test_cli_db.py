@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -104,6 +105,15 @@ class TestDbCurrent:
         result = run("db", "current", url)
         assert result.exit_code == 0, result.output
         assert result.stdout == f"{HEAD}\n"
+
+    def test_json(self, tmp_path: Path) -> None:
+        """``db current --json`` prints the URL, the revision (null: none) and this HEAD."""
+        with fresh_database("sqlite", tmp_path) as url:
+            result = run("db", "current", url, "--json")
+            assert result.exit_code == 0, result.output
+            assert json.loads(result.stdout) == {"url": url, "revision": None, "head": HEAD}
+            upgrade(url)
+            assert json.loads(run("db", "current", url, "--json").stdout)["revision"] == HEAD
 
     def test_empty_database(self, url: str) -> None:
         """On an empty database ``db current`` prints nothing and says how to create it."""

@@ -114,7 +114,7 @@ def print_tickets(ctx: click.Context, tickets: Iterable[Ticket]) -> None:
 def print_hits(ctx: click.Context, hits: Sequence[SearchHit]) -> None:
     """Search results, best first: key, score, status, title."""
     rows = [
-        [h.ticket.key, f"{h.score:.3f}", h.ticket.status, _one_line(h.ticket.title)] for h in hits
+        [h.ticket.key, f"{h.score:.3g}", h.ticket.status, _one_line(h.ticket.title)] for h in hits
     ]
     if not use_rich(ctx):
         for row in rows:

@@ -162,8 +162,14 @@ def db_group() -> click.Group:
 
     @db.command("current")
     @click.argument("url", required=False)
+    @click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        help='Print {"url", "revision", "head"} (revision null: no schema).',
+    )
     @click.pass_context
-    def current_command(ctx: click.Context, url: str | None) -> None:
+    def current_command(ctx: click.Context, url: str | None, as_json: bool) -> None:
         """Print the schema revision of the database at URL."""
         from .storage.sql import _migrate
 
@@ -175,6 +181,11 @@ def db_group() -> click.Group:
             finally:
                 engine.dispose()
         where = engine.url.render_as_string(hide_password=True)
+        if as_json:
+            import json
+
+            click.echo(json.dumps({"url": where, "revision": revision, "head": _migrate.HEAD}))
+            return
         if revision is None:
             say(f"{where} has no ticketkit schema; create it with: ticketkit db upgrade")
             return

@@ -41,3 +41,23 @@ class TestRichOutput:
         """``--json`` prints JSON only, even with ``--color``."""
         data = as_json(desk("--color", "list", "--json"))
         assert [t["key"] for t in data["items"]] == ["HD-1", "HD-2"]
+
+
+class TestProgress:
+    def test_progress_only_for_a_terminal(self, desk: Run) -> None:
+        """Into a pipe, an import shows no progress bar: stderr stays empty."""
+        ok(desk("export", "-o", "out.jsonl"))
+        result = ok(desk("import", "out.jsonl"))
+        assert result.stderr == ""
+
+    def test_progress_display(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """On a terminal the import's progress callback drives a Rich display on stderr."""
+        from ticketkit._cli_transfer import _progress
+
+        with _progress(False) as none:
+            assert none is None
+        with _progress(True) as update:
+            assert update is not None
+            update(500, None)
+            update(1000, 1000)
+        assert capsys.readouterr().out == ""
