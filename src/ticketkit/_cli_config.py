@@ -195,39 +195,46 @@ def _toml_file(url: str | None, settings: Mapping[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_settings(ctx: click.Context, url: str, wanted: dict[str, str]) -> Path | None:
-    """Record ``wanted`` in the configuration file; the file's path if it was written."""
-    from sqlalchemy.engine import make_url
+def _settings_file(ctx: click.Context, wanted: Mapping[str, str]) -> Path | None:
+    """Where to write ``wanted``: the file's path, or ``None`` when it already says so.
 
+    A file that says otherwise, or a bad prefix or workflow, is refused here,
+    before the database or the file is touched.
+    """
     from ._config import TrackerConfig
     from ._errors import ValidationError
 
     path = config_path(ctx) or Path(CONFIG_FILE)
-    if path.exists():
-        present = cli_config(ctx).get("tracker", {})
-        for name, value in wanted.items():
-            if present.get(name, value) != value:
-                raise ValidationError(
-                    f"{path} sets {name} = {present[name]!r}, not {value!r}; edit the file to "
-                    "change it (keys of tickets already opened keep their prefix)",
-                    field=name,
-                )
-        missing = {k: v for k, v in wanted.items() if k not in present}
-        if missing:
+    if not path.exists():
+        settings: dict[str, Any] = dict(wanted)
+        TrackerConfig(**settings)
+        return path
+    present = cli_config(ctx).get("tracker", {})
+    for name, value in wanted.items():
+        if present.get(name, value) != value:
             raise ValidationError(
-                f"{path} exists and does not set {', '.join(missing)}; add "
-                + ", ".join(f"{k} = {json.dumps(v)}" for k, v in missing.items())
-                + " under [tracker] yourself",
-                field=next(iter(missing)),
+                f"{path} sets {name} = {present[name]!r}, not {value!r}; edit the file to "
+                "change it (keys of tickets already opened keep their prefix)",
+                field=name,
             )
-        return None
-    TrackerConfig(
-        **dict[str, Any](wanted)
-    )  # refuse a bad prefix or workflow before writing anything
-    keep_url = url if "://" in url and make_url(url).password is None else None
+    missing = {k: v for k, v in wanted.items() if k not in present}
+    if missing:
+        raise ValidationError(
+            f"{path} exists and does not set {', '.join(missing)}; add "
+            + ", ".join(f"{k} = {json.dumps(v)}" for k, v in missing.items())
+            + " under [tracker] yourself",
+            field=next(iter(missing)),
+        )
+    return None
+
+
+def _write_settings(ctx: click.Context, path: Path, url: str, wanted: Mapping[str, str]) -> None:
+    """Write a new configuration file; ``url`` goes in unless it holds a password."""
+    from sqlalchemy.engine import make_url
+
+    keep_url = url if make_url(url).password is None else None
     path.write_text(_toml_file(keep_url, wanted), encoding="utf-8")
     ctx.find_root().meta.pop("ticketkit.config", None)
-    return path
 
 
 def init_command() -> click.Command:
@@ -260,13 +267,15 @@ def init_command() -> click.Command:
         where = database_url(ctx, url)
         wanted = {k: v for k, v in (("prefix", prefix), ("workflow", workflow)) if v}
         with reporting():
-            written = _write_settings(ctx, where, wanted) if wanted else None
+            written = _settings_file(ctx, wanted) if wanted else None
             engine = make_engine(where)
             try:
                 before = _migrate.current_revision(engine)
                 reached = _migrate.upgrade(engine)
             finally:
                 engine.dispose()
+            if written is not None:
+                _write_settings(ctx, written, where, wanted)
             with open_tracker(ctx, where) as tracker:  # the settings must fit the database
                 settings = tracker.config
         shown = engine.url.render_as_string(hide_password=True)

@@ -130,3 +130,11 @@ class TestWorker:
         ok(run("--config", "desk.toml", "init"))
         result = ok(run("--config", "desk.toml", "worker", "--once"))
         assert "RunReport" in result.stdout
+
+
+class TestInitFailures:
+    def test_unreachable_database_writes_no_settings(self, run: Run, tmp_path: Path) -> None:
+        """When the database cannot be created, init exits 75 and writes no settings file."""
+        url = "postgresql+psycopg://nobody@127.0.0.1:1/none"
+        refused(run("init", "--url", url, "--prefix", "HD"), 75, "cannot connect")
+        assert not (tmp_path / "ticketkit.toml").exists()
