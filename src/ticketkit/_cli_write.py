@@ -18,8 +18,10 @@ from ._cli_output import emit_json, ticket_data
 from .cli import reporting
 
 if TYPE_CHECKING:
+    from ._errors import TransitionNotAllowed
     from ._fields import FieldDef
     from ._model import Ticket
+    from ._tracker import Tracker
 
 __all__ = [
     "assign_command",
@@ -63,6 +65,24 @@ def _done(ticket: Ticket, as_json: bool) -> None:
         return
     who = ticket.assignee or "nobody"
     click.echo(f"{ticket.key} {ticket.status} (assigned to {who}, version {ticket.version})")
+
+
+def _naming_allowed(
+    tracker: Tracker, key: str, actor: str, refused: TransitionNotAllowed
+) -> TransitionNotAllowed:
+    """``refused``, saying which actions ``actor`` may take now if it does not yet."""
+    from ._errors import TransitionNotAllowed
+
+    if "you can:" in str(refused):  # the workflow already named the actions from the status
+        return refused
+    allowed = [a.name for a in tracker.available_actions(key, actor)]
+    return TransitionNotAllowed(
+        f"{refused}; what {actor} can do now: {', '.join(allowed) or 'nothing'}",
+        key=refused.key,
+        status=refused.status,
+        action=refused.action,
+        reason=refused.reason,
+    )
 
 
 def open_command() -> click.Command:
@@ -150,18 +170,23 @@ def transition_command() -> click.Command:
 
         A refused action exits 1 naming the actions allowed from the ticket's status.
         """
+        from ._errors import TransitionNotAllowed
+
         text = None if comment is None else read_text(comment)
         with reporting(), open_tracker(ctx, url) as tracker:
-            ticket = tracker.transition(
-                key,
-                action,
-                actor=actor,
-                comment=text,
-                internal=internal,
-                resolution=resolution,
-                fields=parse_fields(fields, tracker.config.fields) or None,
-                expected_version=expected_version,
-            )
+            try:
+                ticket = tracker.transition(
+                    key,
+                    action,
+                    actor=actor,
+                    comment=text,
+                    internal=internal,
+                    resolution=resolution,
+                    fields=parse_fields(fields, tracker.config.fields) or None,
+                    expected_version=expected_version,
+                )
+            except TransitionNotAllowed as exc:
+                raise _naming_allowed(tracker, key, actor, exc) from exc
         _done(ticket, as_json)
 
     return transition

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import getpass
+import json
+from pathlib import Path
 
 import pytest
 
@@ -215,3 +217,42 @@ class TestAssign:
         """Neither WHO nor --none, or both, is a usage error (exit 2)."""
         assert desk("assign", "HD-1").exit_code == 2
         assert desk("assign", "HD-1", "carl", "--none").exit_code == 2
+
+
+GATED = {
+    "url": "sqlite:///tickets.db",
+    "tracker": {
+        "prefix": "GT",
+        "workflow": {
+            "name": "gated",
+            "initial": "new",
+            "states": [
+                {"name": "new", "category": "new"},
+                {"name": "done", "category": "closed"},
+            ],
+            "actions": [
+                {
+                    "name": "finish",
+                    "sources": ["new"],
+                    "target": "done",
+                    "guards": [{"guard": "has_assignee"}],
+                },
+                {"name": "drop", "sources": ["new"], "target": "done"},
+                {"name": "reopen", "sources": ["done"], "target": "new"},
+            ],
+        },
+    },
+}
+
+
+class TestGuardedTransition:
+    def test_guard_refusal_names_what_is_allowed(self, run: Run, tmp_path: Path) -> None:
+        """A guard's refusal exits 1 with its reason and the actions the actor may take now."""
+        (tmp_path / "desk.json").write_text(json.dumps(GATED), encoding="utf-8")
+        env = {"TICKETKIT_CONFIG": "desk.json"}
+        ok(run("init", env=env))
+        assert ok(run("open", "Gate", env=env)).stdout == "GT-1\n"
+        line = refused(run("transition", "GT-1", "finish", env=env), 1, "no assignee")
+        assert line.endswith("what alice can do now: drop")
+        ok(run("assign", "GT-1", "bob", env=env))
+        assert ok(run("transition", "GT-1", "finish", env=env)).stdout.startswith("GT-1 done")
