@@ -151,6 +151,7 @@ class AutoClose:
 NOTICES = (
     "created",
     "assigned",
+    "replied",
     "status_changed",
     "sla_warning",
     "sla_breached",

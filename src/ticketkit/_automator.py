@@ -91,7 +91,7 @@ class Automator:
         now = self.tracker._now()
         if self.automation.timed:
             tx.set_due(ticket.id, self.next_due(ticket, tx.events(ticket.id), now))
-        items = notifications(self, ticket, events, now)
+        items = notifications(self, ticket, events, now, tx)
         if items:
             tx.add_outbox(items)
             QUEUED.set(True)
@@ -328,7 +328,7 @@ class Automator:
             outbox = [
                 item
                 for new, work in done
-                for item in work.outbox + notifications(self, new, stored.get(new.id, []), now)
+                for item in work.outbox + notifications(self, new, stored.get(new.id, []), now, tx)
             ]
             if outbox:
                 tx.add_outbox(outbox)

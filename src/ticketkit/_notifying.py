@@ -19,6 +19,7 @@ from ._model import Ticket
 
 if TYPE_CHECKING:
     from ._automator import Automator
+    from .storage import Transaction
 
 __all__ = ["QUEUED", "notifications", "notify", "recipients"]
 
@@ -42,15 +43,19 @@ def recipients(ticket: Ticket, who: Iterable[str]) -> list[str]:
 
 
 def notifications(
-    auto: Automator, ticket: Ticket, events: Sequence[Event], now: datetime
+    auto: Automator,
+    ticket: Ticket,
+    events: Sequence[Event],
+    now: datetime,
+    tx: Transaction | None = None,
 ) -> list[OutboxItem]:
-    """The notifications that ``events`` (just stored for ``ticket``) send."""
+    """The notifications that ``events`` (just stored for ``ticket`` in ``tx``) send."""
     settings = auto.automation.notifications
     if settings is None:
         return []
     items: list[OutboxItem] = []
     for event in events:
-        for kind, who, extra in _about(auto, ticket, event):
+        for kind, who, extra in _about(auto, ticket, event, tx):
             if kind not in settings.send:
                 continue
             # Nobody is told about their own change, but a reporter is told their
@@ -60,8 +65,24 @@ def notifications(
     return items
 
 
+def _followers(ticket: Ticket) -> list[str]:
+    """The reporter and the watchers (CCs): who hears of replies and status changes."""
+    return [ticket.reporter, *sorted(ticket.watchers - {ticket.reporter})]
+
+
+def _reply(ticket: Ticket, event: Event, tx: Transaction | None) -> dict[str, str] | None:
+    """The words of a public reply's notification, or None for a note or an unreadable one."""
+    comment_id = event.data.get("comment_id")
+    if tx is None or event.data.get("internal") is not False or not isinstance(comment_id, int):
+        return None
+    comment = tx.get_comment(ticket.id, comment_id)
+    if comment is None or comment.internal:
+        return None
+    return {"text": comment.body, "author": comment.author}
+
+
 def _about(
-    auto: Automator, ticket: Ticket, event: Event
+    auto: Automator, ticket: Ticket, event: Event, tx: Transaction | None = None
 ) -> list[tuple[str, list[str], dict[str, str]]]:
     """Which notifications an event sends, to whom, with what extra words."""
     settings = auto.automation.notifications
@@ -69,6 +90,15 @@ def _about(
     staff = [ticket.assignee] if ticket.assignee else agents
     data = event.data
     match event.type:
+        case EventType.COMMENTED:
+            words = _reply(ticket, event, tx)
+            if words is None:
+                return []
+            # The ticket's people hear of a public reply; the assignee of the customer's.
+            people = _followers(ticket)
+            if ticket.assignee and auto.is_customer(ticket, event.actor):
+                people.append(ticket.assignee)
+            return [("replied", people, words)]
         case EventType.OPENED:
             told: list[tuple[str, list[str], dict[str, str]]] = [("created", [ticket.reporter], {})]
             if ticket.assignee:  # opened with an assignee, or routed as it was opened
@@ -77,7 +107,7 @@ def _about(
         case EventType.ASSIGNED if event.new:
             return [("assigned", [str(event.new)], {})]
         case EventType.STATUS_CHANGED:
-            return [("status_changed", [ticket.reporter], {})]
+            return [("status_changed", _followers(ticket), {})]
         case EventType.SLA_WARNING | EventType.SLA_BREACHED:
             kind = "sla_warning" if event.type is EventType.SLA_WARNING else "sla_breached"
             extra = {"target": str(data.get("target", "")), "due": str(data.get("due", ""))}
@@ -162,8 +192,12 @@ def _words(
     auto: Automator, ticket: Ticket, customer: bool, someone: str, extra: dict[str, str]
 ) -> dict[str, str]:
     state = auto.tracker.workflow.state(ticket.status)
-    # A customer is never told who works on the ticket (their address is theirs).
+    # A customer is never told who works on the ticket (their address is theirs),
+    # nor which other customer wrote a reply on a shared ticket.
     assignee = (someone if customer else ticket.assignee) if ticket.assignee else ""
+    author = extra.get("author")
+    if author is not None and customer:
+        extra = {**extra, "author": someone}
     return {
         "key": ticket.key,
         "title": ticket.title,
@@ -175,5 +209,6 @@ def _words(
         "due": "",
         "level": "",
         "text": "",
+        "author": "",
         **extra,
     }

@@ -762,6 +762,20 @@ class StoreContract(
         assert [c.body for c in store.comments(b.id)] == ["other 0", "other 1", "other 2"]
         assert store.comments(a.id + b.id + 100) == []
 
+    def test_a_transaction_reads_one_comment_its_own_writes_included(self, store: Store) -> None:
+        """get_comment finds committed and uncommitted comments, only on their own ticket."""
+        a, b = _create(store, "HD"), _create(store, "HD")
+        with store.transaction() as tx:
+            old = tx.add_comment(_comment(a, "committed"))
+        with store.transaction() as tx:
+            new = tx.add_comment(_comment(a, "in this transaction", internal=True))
+            assert tx.get_comment(a.id, new.id) == new
+            assert tx.get_comment(a.id, old.id) == old
+            assert tx.get_comment(b.id, old.id) is None
+            assert tx.get_comment(a.id, new.id + old.id + 100) is None
+            tx.update_comment(evolve(old, body="edited"))
+            assert tx.get_comment(a.id, old.id) == evolve(old, body="edited")
+
     # -- attachments -----------------------------------------------------------------
 
     @pytest.mark.parametrize(

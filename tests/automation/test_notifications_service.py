@@ -69,6 +69,64 @@ class TestWhoIsTold:
             assert all("Second" not in str(i.payload) for i in tracker.store.outbox())
 
 
+def shared_desk() -> Automation:
+    """A desk that knows its staff: everyone but the agent is a customer, CCs included."""
+    return desk(customer=lambda ticket, actor: actor != AGENT)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+class TestReplies:
+    def test_public_replies_reach_the_reporter_and_ccs_notes_reach_nobody(
+        self, backend: str, tmp_path: Path
+    ) -> None:
+        """A public reply goes to the reporter and watchers with its text; a note goes nowhere."""
+        with tracker_on(backend, tmp_path, automation=shared_desk()) as (tracker, _, inbox):
+            key = tracker.open("Mail is down", actor=CUSTOMER).key
+            tracker.watch(key, "carol@example.com", actor=AGENT)
+            tracker.assign(key, AGENT, actor=AGENT)
+            inbox.sent.clear()
+            tracker.comment(key, "Router 3 is suspect.", actor=AGENT, internal=True)
+            assert inbox.sent == []
+            tracker.comment(key, "We are restarting the mail server.", actor=AGENT)
+            told = sorted((n.recipients, n.template) for n in inbox.sent)
+            assert told == [
+                (("bob@example.com",), "replied"),
+                (("carol@example.com",), "replied"),
+            ]
+            assert all("We are restarting the mail server." in n.body for n in inbox.sent)
+            assert all(AGENT not in n.body for n in inbox.sent)  # customers see "someone"
+
+    def test_a_customers_reply_reaches_the_assignee_and_the_other_followers(
+        self, backend: str, tmp_path: Path
+    ) -> None:
+        """The writer is not told; the assignee is; another customer never sees the address."""
+        with tracker_on(backend, tmp_path, automation=shared_desk()) as (tracker, _, inbox):
+            key = tracker.open("Mail is down", actor=CUSTOMER).key
+            tracker.watch(key, "carol@example.com", actor=AGENT)
+            tracker.assign(key, AGENT, actor=AGENT)
+            inbox.sent.clear()
+            tracker.comment(key, "Still down.", actor="carol@example.com")
+            by = {n.recipients[0]: n for n in inbox.sent}
+            assert sorted(by) == [AGENT, CUSTOMER]
+            assert by[AGENT].body.startswith("carol@example.com replied")
+            assert by[CUSTOMER].body.startswith("someone replied")
+            assert "carol@example.com" not in by[CUSTOMER].body
+
+    def test_a_reply_with_a_status_change_tells_both(self, backend: str, tmp_path: Path) -> None:
+        with tracker_on(backend, tmp_path, automation=desk()) as (tracker, _, inbox):
+            key = tracker.open("Mail is down", actor=CUSTOMER).key
+            inbox.sent.clear()
+            tracker.transition(key, "resolve", actor=AGENT, comment="Fixed.")
+            assert sorted(n.template for n in inbox.to(CUSTOMER)) == ["replied", "status_changed"]
+
+    def test_replied_can_be_turned_off(self, backend: str, tmp_path: Path) -> None:
+        automation = Automation(notifications=Notifications(send={"created"}))
+        with tracker_on(backend, tmp_path, automation=automation) as (tracker, _, inbox):
+            key = tracker.open("Mail is down", actor=CUSTOMER).key
+            tracker.comment(key, "On it.", actor=AGENT)
+            assert [n.template for n in inbox.sent] == ["created"]
+
+
 class TestOpenedAssigned:
     def test_an_assignee_given_or_routed_at_opening_is_told(self, tmp_path: Path) -> None:
         """A ticket opened with an assignee, or routed as it opens, tells the assignee."""

@@ -19,7 +19,19 @@ __all__ = ["DEFAULT_TEMPLATES", "PLACEHOLDERS", "Template", "Templates", "ticket
 
 #: The placeholders a template may use; a context value that is missing renders as "".
 PLACEHOLDERS = frozenset(
-    {"key", "title", "status", "priority", "assignee", "reporter", "target", "due", "level", "text"}
+    {
+        "key",
+        "title",
+        "status",
+        "priority",
+        "assignee",
+        "reporter",
+        "target",
+        "due",
+        "level",
+        "text",
+        "author",
+    }
 )
 
 # Any run of white space or control characters: a subject is rendered onto one line.
@@ -163,6 +175,11 @@ DEFAULT_TEMPLATES: Mapping[str, Template] = {
         "[$key] Assigned to $assignee: $title",
         "Ticket $key ($title) is now assigned to $assignee.\n"
         "Status: $status. Priority: $priority.\n",
+    ),
+    "replied": Template(
+        "[$key] $title",
+        "$author replied to ticket $key ($title):\n\n$text\n\n"
+        "Status: $status. Reply to this message to answer.\n",
     ),
     "status_changed": Template(
         "[$key] Status changed to $status: $title",

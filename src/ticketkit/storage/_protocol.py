@@ -164,6 +164,11 @@ class Transaction(Protocol):
         """
         ...
 
+    def get_comment(self, ticket_id: int, comment_id: int) -> Comment | None:
+        """The ticket's comment ``comment_id`` as this transaction sees it (its own
+        writes included), or ``None`` when the ticket has no such comment."""
+        ...
+
     # -- automation: scheduled work, counters, the outbox ---------------------------
 
     def events(self, ticket_id: int) -> list[Event]:

@@ -241,21 +241,21 @@ class _MemoryTransaction(MemoryAutomationTransaction, MemoryKBTransaction):
             )
         self._references[reference] = ticket_id
 
-    def update_comment(self, comment: Comment) -> None:
-        stored = self._changed_comments.get(comment.id)
-        if stored is None:
-            stored = next(
-                (c for c in self._comments if c.id == comment.id),
+    def get_comment(self, ticket_id: int, comment_id: int) -> Comment | None:
+        found = self._changed_comments.get(comment_id)
+        if found is None:
+            found = next(
+                (c for c in self._comments if c.id == comment_id),
                 next(
-                    (
-                        c
-                        for c in self._state.comments.get(comment.ticket_id, ())
-                        if c.id == comment.id
-                    ),
+                    (c for c in self._state.comments.get(ticket_id, ()) if c.id == comment_id),
                     None,
                 ),
             )
-        if stored is None or stored.ticket_id != comment.ticket_id:
+        return found if found is not None and found.ticket_id == ticket_id else None
+
+    def update_comment(self, comment: Comment) -> None:
+        stored = self.get_comment(comment.ticket_id, comment.id)
+        if stored is None:
             raise NotFound(f"no comment with id {comment.id} on ticket {comment.ticket_key}")
         new = evolve(
             stored,

@@ -132,6 +132,9 @@ def _of_ticket(table: Table) -> Any:
 _COMMENTS = select(comments).order_by(comments.c.id)
 _COMMENTS_BY_TICKET = _COMMENTS.where(comments.c.ticket_id == bindparam("b_ref"))
 _COMMENTS_BY_AUTHOR = _COMMENTS.where(comments.c.author == bindparam("b_ref"))
+_COMMENT_OF_TICKET = select(comments).where(
+    comments.c.ticket_id == bindparam("b_ticket_id"), comments.c.id == bindparam("b_id")
+)
 _COMMENTS_IN = _COMMENTS.select_from(_of_ticket(comments)).where(_OF_TENANT)
 _COMMENTS_BY_TICKET_IN = _COMMENTS_IN.where(comments.c.ticket_id == bindparam("b_ref"))
 _COMMENTS_BY_AUTHOR_IN = _COMMENTS_IN.where(comments.c.author == bindparam("b_ref"))
@@ -363,6 +366,14 @@ class SQLTransaction(SQLAutomationTransaction, SQLKBTransaction):
     def add_comment(self, comment: Comment) -> Comment:
         result = self._conn.execute(insert(comments), rows.comment_row(comment))
         return evolve(comment, id=_new_id(result))
+
+    def get_comment(self, ticket_id: int, comment_id: int) -> Comment | None:
+        found = (
+            self._conn.execute(_COMMENT_OF_TICKET, {"b_ticket_id": ticket_id, "b_id": comment_id})
+            .mappings()
+            .first()
+        )
+        return None if found is None else rows.comment_from_row(found)
 
     def update_comment(self, comment: Comment) -> None:
         """Replace a comment's author, body and redaction marks; the search index follows."""
