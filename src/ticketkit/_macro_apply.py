@@ -98,7 +98,7 @@ def _inputs(
     fields the action requires (the macro sets them; :meth:`Macro.check` made sure)."""
     assert macro.action is not None
     action = config.workflow.action(macro.action)
-    sets = macro.sets
+    sets = macro._sets()
     fields: dict[str, object] = {}
     for effect in action.effects:
         if isinstance(effect, RequireField) and effect.field in sets:

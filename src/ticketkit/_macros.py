@@ -18,13 +18,9 @@ cannot reach into a ticket's attributes; ``{name}`` fields, which look like
 
 from __future__ import annotations
 
-import math
 import re
 import string
-import types
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
-from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -34,10 +30,26 @@ from ._config import TrackerConfig
 from ._errors import ValidationError
 from ._events import JSONValue
 from ._guards import RequireComment, RequireField, RequireResolution
-from ._model import Ticket, check_tag
+from ._macro_values import (
+    ME,
+    NOBODY,
+    PLACEHOLDERS,
+    to_action,
+    to_add_tags,
+    to_assignee,
+    to_internal,
+    to_label,
+    to_name,
+    to_priority,
+    to_queue,
+    to_remove_tags,
+    to_reply,
+    to_resolution,
+    to_set_fields,
+)
+from ._model import Ticket
 from ._priority import Priority
-from ._text import check_body, check_name
-from .rules._data import check_bool, check_table, in_context, read_list, read_table
+from .rules._data import check_table, in_context, read_list, read_table
 
 __all__ = [
     "ME",
@@ -48,161 +60,6 @@ __all__ = [
     "macros_from_data",
     "macros_to_data",
 ]
-
-#: The placeholders a macro's reply may use.
-PLACEHOLDERS = ("key", "title", "status", "priority", "assignee", "reporter", "agent")
-#: ``assignee=ME`` gives the ticket to the agent applying the macro.
-ME = "me"
-#: ``assignee=NOBODY`` leaves the ticket unassigned.
-NOBODY = "nobody"
-
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
-_FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-# "{name", "{name.attr", "{name[0]", "{0}": what str.format would read as a field.
-_FORMAT_FIELD = re.compile(r"\{[A-Za-z0-9_][^{}\s]*\}")
-_MAX_LABEL = 200
-
-
-# -- converters ---------------------------------------------------------------------
-
-
-def _name(value: object) -> str:
-    if not isinstance(value, str) or not _NAME.fullmatch(value):
-        raise ValidationError(
-            f"macro name {value!r:.80} is not valid; use 1 to 64 lower-case letters, digits, "
-            "'_', '.' or '-', starting with a letter or digit, such as 'ask-for-logs' "
-            "(put the words people read in label=)",
-            field="name",
-        )
-    return value
-
-
-def _label(value: object) -> str:
-    if value == "":
-        return ""
-    text = check_name(value, "label")
-    if len(text) > _MAX_LABEL:
-        raise ValidationError(
-            f"label is {len(text)} characters long; the limit is {_MAX_LABEL}", field="label"
-        )
-    return text
-
-
-def check_template(text: object, what: str = "reply") -> str:
-    """``text`` if it is a template using only :data:`PLACEHOLDERS`; else ``ValidationError``."""
-    body = check_body(text, what, allow_empty=False)
-    known = ", ".join("$" + p for p in PLACEHOLDERS)
-    for found in string.Template.pattern.finditer(body):
-        if found.group("invalid") is not None:
-            raise ValidationError(
-                f"{what} has a '$' at position {found.start()} that starts no "
-                f"placeholder; write $$ for a dollar sign, or use one of {known}",
-                field=what,
-            )
-        name = found.group("named") or found.group("braced")
-        if name is not None and name not in PLACEHOLDERS:
-            raise ValidationError(
-                f"{what} uses the unknown placeholder ${name}; use one of {known} "
-                "(or $$ for a dollar sign)",
-                field=what,
-            )
-    braces = _FORMAT_FIELD.search(string.Template.pattern.sub(" ", body))
-    if braces is not None:
-        raise ValidationError(
-            f"{what} holds {braces.group()[:40]!r}, which reads as a str.format field; macro "
-            f"texts are filled in only from $placeholders: use one of {known}",
-            field=what,
-        )
-    return body
-
-
-def _reply(value: object) -> str | None:
-    return None if value is None else check_template(value, "reply")
-
-
-def _internal(value: object) -> bool:
-    return check_bool(value, "internal")
-
-
-def _field_value(name: str, value: object) -> JSONValue:
-    """A custom field value in its JSON form (``None`` clears the field)."""
-    if value is None or isinstance(value, str | bool | int):
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValidationError(f"fields.{name} cannot be {value!r}", field=f"fields.{name}")
-        return value
-    if isinstance(value, datetime):
-        raise ValidationError(
-            f"fields.{name} takes a date, not a datetime: {value!r}", field=f"fields.{name}"
-        )
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, list | tuple):
-        items = tuple(_field_value(name, item) for item in value)
-        if any(item is None or isinstance(item, tuple) for item in items):
-            raise ValidationError(
-                f"fields.{name} takes a list of plain values, got {value!r:.60}",
-                field=f"fields.{name}",
-            )
-        return items
-    raise ValidationError(
-        f"fields.{name} cannot be set to {value!r:.60}; give text, a number, true or false, "
-        "a date or a list of choices (None clears it)",
-        field=f"fields.{name}",
-    )
-
-
-def _set_fields(value: object) -> Mapping[str, JSONValue]:
-    table = check_table(value, "set_fields")
-    found: dict[str, JSONValue] = {}
-    for name in sorted(table, key=str):
-        if not isinstance(name, str) or not _FIELD_NAME.fullmatch(name):
-            hint = ""
-            if isinstance(name, str) and name.startswith("fields."):
-                hint = f" (write {name[7:]!r}, without 'fields.')"
-            raise ValidationError(
-                f"set_fields takes custom field names such as 'team', got {name!r:.60}{hint}; "
-                "set the priority, queue and assignee with their own settings",
-                field="set_fields",
-            )
-        found[name] = _field_value(name, table[name])
-    return types.MappingProxyType(found)
-
-
-def _priority(value: object) -> Priority | None:
-    return None if value is None else Priority.parse(value)
-
-
-def _queue(value: object) -> str | None:
-    return None if value is None else check_name(value, "queue")
-
-
-def _assignee(value: object) -> str | None:
-    return None if value is None else check_name(value, "assignee")
-
-
-def _tags(value: object, what: str) -> frozenset[str]:
-    return frozenset(check_tag(v) for v in read_list(value, what, of="tags"))
-
-
-def _add_tags(value: object) -> frozenset[str]:
-    return _tags(value, "add_tags")
-
-
-def _remove_tags(value: object) -> frozenset[str]:
-    return _tags(value, "remove_tags")
-
-
-def _action(value: object) -> str | None:
-    return None if value is None else check_name(value, "action")
-
-
-def _resolution(value: object) -> str | None:
-    return None if value is None else check_name(value, "resolution")
-
 
 # -- the macro ----------------------------------------------------------------------
 
@@ -220,18 +77,21 @@ class Macro:
     (default: the name made readable). A macro must do at least one thing.
     """
 
-    name: str = field(converter=_name)
-    label: str = field(default="", converter=_label, kw_only=True)
-    reply: str | None = field(default=None, converter=_reply, kw_only=True)
-    internal: bool = field(default=False, converter=_internal, kw_only=True)
-    set_fields: Mapping[str, JSONValue] = field(factory=dict, converter=_set_fields, kw_only=True)
-    priority: Priority | None = field(default=None, converter=_priority, kw_only=True)
-    queue: str | None = field(default=None, converter=_queue, kw_only=True)
-    assignee: str | None = field(default=None, converter=_assignee, kw_only=True)
-    add_tags: frozenset[str] = field(default=frozenset(), converter=_add_tags, kw_only=True)
-    remove_tags: frozenset[str] = field(default=frozenset(), converter=_remove_tags, kw_only=True)
-    action: str | None = field(default=None, converter=_action, kw_only=True)
-    resolution: str | None = field(default=None, converter=_resolution, kw_only=True)
+    name: str = field(converter=to_name)
+    label: str = field(default="", converter=to_label, kw_only=True)
+    reply: str | None = field(default=None, converter=to_reply, kw_only=True)
+    internal: bool = field(default=False, converter=to_internal, kw_only=True)
+    # Left out of the hash (a mapping has none); equal macros still hash alike.
+    set_fields: Mapping[str, JSONValue] = field(
+        factory=dict, converter=to_set_fields, kw_only=True, hash=False
+    )
+    priority: Priority | None = field(default=None, converter=to_priority, kw_only=True)
+    queue: str | None = field(default=None, converter=to_queue, kw_only=True)
+    assignee: str | None = field(default=None, converter=to_assignee, kw_only=True)
+    add_tags: frozenset[str] = field(default=frozenset(), converter=to_add_tags, kw_only=True)
+    remove_tags: frozenset[str] = field(default=frozenset(), converter=to_remove_tags, kw_only=True)
+    action: str | None = field(default=None, converter=to_action, kw_only=True)
+    resolution: str | None = field(default=None, converter=to_resolution, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         where = f"macro {self.name!r}"
@@ -371,7 +231,7 @@ class Macro:
                     f"{where}: action {action.name!r} needs a comment; give the macro a reply",
                     field="reply",
                 )
-            elif isinstance(effect, RequireField) and effect.field not in self.sets:
+            elif isinstance(effect, RequireField) and effect.field not in self._sets():
                 raise ValidationError(
                     f"{where}: action {action.name!r} needs a value for {effect.field!r}; "
                     "the macro must set it",
@@ -394,8 +254,7 @@ class Macro:
                 field="resolution",
             )
 
-    @property
-    def sets(self) -> dict[str, JSONValue]:
+    def _sets(self) -> dict[str, JSONValue]:
         """The field paths this macro sets before its action, with their values
         (``assignee`` as written: ``me`` and ``nobody`` are resolved when applied)."""
         found: dict[str, JSONValue] = {f"fields.{n}": v for n, v in self.set_fields.items()}

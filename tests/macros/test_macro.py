@@ -64,6 +64,11 @@ class TestBuilding:
         assert dict(macro.set_fields) == {}
         assert macro.add_tags == macro.remove_tags == frozenset()
 
+    def test_equal_macros_hash_alike(self) -> None:
+        """Macros are values: equal ones are one in a set."""
+        one = Macro("x", set_fields={"team": "red"})
+        assert len({one, Macro("x", set_fields={"team": "red"}), Macro("y", reply="z")}) == 2
+
     def test_label_is_the_title(self) -> None:
         assert Macro("x", label="Close as duplicate", action="close").title == "Close as duplicate"
 
