@@ -44,14 +44,20 @@ def at(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 1, day, hour, minute, tzinfo=UTC)
 
 
+def defaults(settings: dict[str, object]) -> dict[str, object]:
+    """``settings`` with a frozen clock at T0, and the desk's prefix and queues."""
+    settings.setdefault("clock", FrozenClock(T0))
+    settings.setdefault("prefix", "HD")
+    settings.setdefault("queues", {"default": "HD", "billing": "BI"})
+    return settings
+
+
 def tracker_factory(store: str, tmp_path: Path) -> MakeTracker:
     """A function that makes an empty tracker on ``store`` with a frozen clock at T0."""
     made: list[Tracker] = []
 
     def make(**settings: object) -> Tracker:
-        settings.setdefault("clock", FrozenClock(T0))
-        settings.setdefault("prefix", "HD")
-        settings.setdefault("queues", {"default": "HD", "billing": "BI"})
+        defaults(settings)
         if store == "memory":
             tracker = Tracker.in_memory(**settings)  # type: ignore[arg-type]
         else:

@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
-from ticketkit import Automation, Query
-from ticketkit.access import Principal, Role
-from ticketkit.reports import Compliance, Durations, PeriodRow, Report, build_report
-from ticketkit.sla import BusinessCalendar, SLAPolicy, Target
+import pytest
 
-from .desk import CALENDAR, UNTIL, MakeTracker, at, desk, hours, tracker_factory
+from ticketkit import Automation, Event, Query, Tracker
+from ticketkit.access import Principal, Role
+from ticketkit.reports import Compliance, Durations, PeriodRow, Report, _build, build_report
+from ticketkit.sla import BusinessCalendar, SLAPolicy, Target
+from ticketkit.storage.memory import MemoryStore
+
+from .desk import CALENDAR, UNTIL, MakeTracker, at, defaults, desk, hours, tracker_factory
 
 
 def report(make: MakeTracker, **options: object) -> Report:
@@ -276,3 +279,36 @@ def test_memory_and_sqlite_agree(tmp_path: Path) -> None:
         tracker.close()
     assert found[0] == found[1]
     assert found[0].summary.tickets == 6
+
+
+class BatchingStore:
+    """A memory store that also reads many tickets' events at once, counting the calls."""
+
+    def __init__(self) -> None:
+        self.inner = MemoryStore()
+        self.batches: list[int] = []
+        self.reporting = False
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def events(self, ticket_id: int, **options: object) -> list[Event]:
+        assert not self.reporting, "a report reads one ticket at a time from a batching store"
+        return self.inner.events(ticket_id, **options)  # type: ignore[arg-type]
+
+    def events_for(self, ticket_ids: list[int]) -> dict[int, list[Event]]:
+        self.batches.append(len(ticket_ids))
+        return {i: self.inner.events(i) for i in ticket_ids}
+
+
+def test_a_store_that_reads_events_in_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``store.events_for(ids)`` is used when the store has it, BATCH tickets at a time."""
+    monkeypatch.setattr(_build, "BATCH", 4)
+    expected = build_report(desk(tracker_factory("memory", tmp_path)), until=UNTIL)
+    store = BatchingStore()
+    tracker = desk(lambda **settings: Tracker(store, **defaults(settings)))  # type: ignore[arg-type]
+    store.reporting = True
+    assert build_report(tracker, until=UNTIL) == expected
+    assert store.batches == [4, 2]

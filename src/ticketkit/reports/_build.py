@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from .._errors import ValidationError
+from .._events import Event
 from .._model import Ticket
 from .._query import MAX_LIMIT, Condition, Op, Query
 from ..sla._calendar import BusinessCalendar
@@ -97,6 +98,32 @@ def _tickets(
             return found
 
 
+#: How many tickets' events are asked for at once from a store that reads them together.
+BATCH = 500
+
+
+def _histories(tracker: Tracker, tickets: list[Ticket]) -> Iterator[list[Event]]:
+    """Each ticket's events, in the order of ``tickets``.
+
+    A store with ``events_for(ticket_ids) -> Mapping[int, list[Event]]`` (each
+    ticket's events, oldest first) is asked :data:`BATCH` tickets at a time;
+    any other store once per ticket, with ``events(ticket_id)``.
+    """
+    store = tracker.store
+    batched: Callable[[list[int]], Mapping[int, list[Event]]] | None = getattr(
+        store, "events_for", None
+    )
+    if batched is None:
+        for ticket in tickets:
+            yield store.events(ticket.id)
+        return
+    for start in range(0, len(tickets), BATCH):
+        chunk = tickets[start : start + BATCH]
+        found = batched([ticket.id for ticket in chunk])
+        for ticket in chunk:
+            yield list(found.get(ticket.id, ()))
+
+
 def build_report(
     tracker: Tracker,
     *,
@@ -149,13 +176,13 @@ def build_report(
             "give an earlier since, or an until",
             field="since",
         )
-    read = tracker.store.events
     workflow = tracker.workflow
     is_customer = customer if customer is not None else _is_reporter
     facts: list[Facts] = []
     total = len(tickets)
-    for done, ticket in enumerate(tickets, start=1):
-        facts.append(ticket_facts(workflow, ticket, read(ticket.id), end, is_customer, policy))
+    histories = _histories(tracker, tickets)
+    for done, (ticket, events) in enumerate(zip(tickets, histories, strict=True), start=1):
+        facts.append(ticket_facts(workflow, ticket, events, end, is_customer, policy))
         if progress is not None and (done % 100 == 0 or done == total):
             progress(done, total)
     if progress is not None and not total:
