@@ -240,7 +240,7 @@ def _write_settings(ctx: click.Context, path: Path, url: str, wanted: Mapping[st
 def init_command() -> click.Command:
     """``ticketkit init``: the database at the newest schema, and the settings file."""
 
-    @click.command("init")
+    @click.command("init", short_help="Create the database and the settings file.")
     @url_option
     @click.option("--prefix", help="Key prefix of new tickets (HD gives HD-1), kept in the file.")
     @click.option(
@@ -306,7 +306,7 @@ def init_command() -> click.Command:
 def demo_command() -> click.Command:
     """``ticketkit demo``: :func:`ticketkit.demo.main`, as ``python -m ticketkit demo``."""
 
-    @click.command("demo")
+    @click.command("demo", short_help="Play the help-desk demo.")
     @click.option(
         "--url",
         help="An empty store to play the demo in [default: a fresh SQLite file in this directory].",

@@ -26,7 +26,7 @@ _PAGE_MAX = 1000
 
 
 def show_command() -> click.Command:
-    @click.command("show")
+    @click.command("show", short_help="Show a ticket, its comments and its history.")
     @click.argument("key")
     @click.option("--public", is_flag=True, help="Leave out internal notes.")
     @url_option
@@ -143,7 +143,7 @@ def list_command() -> click.Command:
 
 
 def search_command() -> click.Command:
-    @click.command("search")
+    @click.command("search", short_help="Search titles, descriptions and comments.")
     @click.argument("text")
     @click.option("-n", "--limit", type=click.IntRange(1, 100), default=20, show_default=True)
     @url_option

@@ -43,7 +43,7 @@ def _tickets(tracker: Tracker) -> Iterator[Ticket]:
 
 
 def export_command() -> click.Command:
-    @click.command("export")
+    @click.command("export", short_help="Write every ticket as JSON Lines or CSV.")
     @click.option("--format", "fmt", type=_FORMATS, default="json", show_default=True)
     @click.option(
         "-o", "--output", default="-", show_default=True, help="File to write; - is stdout."
@@ -147,7 +147,7 @@ def _mapping(given: tuple[str, ...]) -> dict[str, str | None]:
 
 
 def import_command() -> click.Command:
-    @click.command("import")
+    @click.command("import", short_help="Import tickets with their history.")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
     @click.option(
         "--format", "fmt", type=_FORMATS, help="[default: csv for *.csv, else json (JSON Lines)]"

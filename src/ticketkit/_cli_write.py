@@ -141,7 +141,7 @@ def open_command() -> click.Command:
 
 
 def transition_command() -> click.Command:
-    @click.command("transition")
+    @click.command("transition", short_help="Carry out a workflow action on a ticket.")
     @click.argument("key")
     @click.argument("action")
     @click.option("-m", "--comment", help="A comment added in the same change; - reads stdin.")
@@ -193,7 +193,7 @@ def transition_command() -> click.Command:
 
 
 def comment_command() -> click.Command:
-    @click.command("comment")
+    @click.command("comment", short_help="Add a reply or an internal note to a ticket.")
     @click.argument("key")
     @click.argument("text")
     @click.option("--internal", is_flag=True, help="An internal note, for agents only.")
