@@ -8,27 +8,15 @@ its directory goes on ``sys.path`` here.
 from __future__ import annotations
 
 import sys
-import warnings
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from starlette.applications import Starlette
-from starlette.exceptions import StarletteDeprecationWarning
+from starlette.testclient import TestClient
 
 import ticketkit
-
-# Starlette 1.10's TestClient prefers the httpx2 package and warns (once, on import)
-# when it falls back to httpx, which is what the ``test`` extra installs. Only that
-# one warning is let through; with httpx2 installed there is none.
-with warnings.catch_warnings():
-    warnings.filterwarnings(
-        "ignore",
-        message="Using `httpx` with `starlette.testclient` is deprecated",
-        category=StarletteDeprecationWarning,
-    )
-    from starlette.testclient import TestClient
 
 WEB = Path(__file__).resolve().parents[2] / "examples" / "web"
 if str(WEB) not in sys.path:

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from starlette.testclient import TestClient  # conftest imported it (see there)
 
@@ -31,12 +31,12 @@ def test_script_serves_the_seeded_demo(tmp_path: Path) -> None:
     )
     try:
         deadline = time.monotonic() + 20
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", trust_env=False) as client:
+        with httpx2.Client(base_url=f"http://127.0.0.1:{port}", trust_env=False) as client:
             while True:
                 try:
                     response = client.get("/login")
                     break
-                except httpx.TransportError:
+                except httpx2.TransportError:
                     assert process.poll() is None, process.communicate()[1]
                     assert time.monotonic() < deadline, "the app did not start within 20 s"
                     time.sleep(0.1)
