@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -138,3 +140,16 @@ class TestInitFailures:
         url = "postgresql+psycopg://nobody@127.0.0.1:1/none"
         refused(run("init", "--url", url, "--prefix", "HD"), 75, "cannot connect")
         assert not (tmp_path / "ticketkit.toml").exists()
+
+
+class TestStartUp:
+    def test_building_the_command_imports_little(self) -> None:
+        """Building every command (for --help, say) imports neither Rich nor SQLAlchemy."""
+        code = (
+            "import sys\n"
+            "from ticketkit.cli import build_cli\n"
+            "build_cli()\n"
+            "heavy = {m.split('.')[0] for m in sys.modules} & {'rich', 'sqlalchemy', 'cattrs'}\n"
+            "assert not heavy, heavy\n"
+        )
+        subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
