@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ticketkit import (
@@ -412,10 +412,15 @@ operation = st.one_of(
 )
 
 
-def play(tracker: Tracker, clock: FrozenClock, operations: list[tuple[Any, ...]]) -> None:
+def play(
+    tracker: Tracker, clock: FrozenClock, operations: list[tuple[Any, ...]], *, due: bool = False
+) -> None:
+    """Carry out ``operations`` 7 minutes apart; with ``due``, run the scheduler before each."""
     keys: list[str] = []
     for op in operations:
         clock.advance(minutes=7)
+        if due:
+            tracker.run_due()
         if op[0] == "open":
             tags = ["vip"] if op[1] else []
             keys.append(tracker.open("Printer", actor=CUSTOMER, tags=tags).key)
@@ -430,10 +435,16 @@ def play(tracker: Tracker, clock: FrozenClock, operations: list[tuple[Any, ...]]
             tracker.update(key, actor=AGENT, priority=op[2])
         elif op[2] in {a.name for a in tracker.workflow.actions_from(tracker.get(key).status)}:
             tracker.transition(key, op[2], actor=AGENT)
+    if due:
+        clock.advance(minutes=7)
+        tracker.run_due()
 
 
-def recorded_applications(tracker: Tracker) -> set[tuple[str, str, int, tuple[Any, ...]]]:
-    """(ticket, rule, triggering event, field changes) of every rule_applied recorded."""
+Application = tuple[str, str, Any, tuple[Any, ...]]
+
+
+def recorded_applications(tracker: Tracker) -> set[Application]:
+    """(ticket, rule, triggering event or anchor, field changes) of each rule_applied."""
     found = set()
     for ticket in tracker.query(limit=100).items:
         history = tracker.history(ticket.key)
@@ -445,17 +456,46 @@ def recorded_applications(tracker: Tracker) -> set[tuple[str, str, int, tuple[An
                 for e in history[:i]
                 if e.actor == event.actor and e.version == event.version and e.field is not None
             ]
-            found.add((ticket.key, str(event.data["rule"]), int(event.data["event"]), tuple(write)))  # type: ignore[arg-type]
+            cause = event.data.get("event", event.data.get("anchor"))
+            found.add((ticket.key, str(event.data["rule"]), cause, tuple(write)))
     return found
 
 
-def predicted_applications(run: DryRun) -> set[tuple[str, str, int, tuple[Any, ...]]]:
+def predicted_applications(run: DryRun) -> set[Application]:
     found = set()
     for f in run.firings:
-        assert f.event is not None
+        cause = f.event if f.anchor is None else f.anchor.isoformat()
         changes = [(c.field, json.dumps(c.old), json.dumps(c.new)) for c in f.changes]
-        found.add((f.ticket, f.rule, f.event, tuple(changes)))
+        found.add((f.ticket, f.rule, cause, tuple(changes)))
     return found
+
+
+def rule_comments(tracker: Tracker) -> list[tuple[str, str]]:
+    return sorted(
+        (c.author, c.body)
+        for t in tracker.query(limit=100).items
+        for c in tracker.comments(t.key)
+        if c.author.startswith("rule:")
+    )
+
+
+def drafted_comments(run: DryRun) -> list[tuple[str, str]]:
+    return sorted((f"rule:{f.rule}", c.text) for f in run.firings for c in f.comments)
+
+
+#: LIVE and a timed rule: a note 20 minutes after the customer's reply, while active.
+LIVE_TIMED = RuleSet(
+    [
+        *LIVE.rules,
+        Rule(
+            "chase",
+            Elapsed(Anchor.CUSTOMER_REPLY, timedelta(minutes=20), business=False),
+            [Note("chased")],
+            when=FieldIs("category", "eq", "active"),
+        ),
+    ],
+    max_depth=LIVE.max_depth,
+)
 
 
 class TestPredictsLiveRules:
@@ -470,14 +510,36 @@ class TestPredictsLiveRules:
             play(tracker, clock, operations)
             run = dry_run(tracker, LIVE)
             assert predicted_applications(run) == recorded_applications(tracker)
-            comments = [
-                (c.author, c.body)
-                for t in tracker.query(limit=100).items
-                for c in tracker.comments(t.key)
-                if c.author.startswith("rule:")
-            ]
-            drafted = [(f"rule:{f.rule}", c.text) for f in run.firings for c in f.comments]
-            assert sorted(drafted) == sorted(comments)
+            assert drafted_comments(run) == rule_comments(tracker)
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(operation, min_size=1, max_size=14))
+    @example(
+        [
+            ("open", False),
+            ("act", 0, "start"),
+            ("comment", 0, True, False),  # chased 20 minutes later
+            ("priority", 0, "P2"),
+            ("priority", 0, "P3"),
+            ("act", 0, "resolve"),
+            ("comment", 0, True, True),  # while resolved: not chased when due...
+            ("priority", 0, "P2"),
+            ("priority", 0, "P3"),
+            ("priority", 0, "P2"),
+            ("act", 0, "reopen"),  # ...but once it is active again
+            ("priority", 0, "P3"),
+        ]
+    )
+    def test_dry_run_of_live_timed_rules_predicts_their_records(
+        self, operations: list[tuple[Any, ...]]
+    ) -> None:
+        """With the scheduler run as time passes, timed rules are predicted per anchor too."""
+        clock = FrozenClock(MONDAY)
+        with Tracker.in_memory(clock=clock, automation=Automation(rules=LIVE_TIMED)) as tracker:
+            play(tracker, clock, operations, due=True)
+            run = dry_run(tracker, LIVE_TIMED)
+            assert predicted_applications(run) == recorded_applications(tracker)
+            assert drafted_comments(run) == rule_comments(tracker)
 
     def test_depth_limit_as_recorded(self) -> None:
         """Rules an event set off max_depth deep are held back, as they were live."""
@@ -490,3 +552,48 @@ class TestPredictsLiveRules:
             run = dry_run(tracker, LIVE)
             assert [f.rule for f in run.firings] == ["seen", "seen"]
             assert run.depth_limited == 1
+
+
+class TestActions:
+    def test_escalate_route_and_reply(self, tmp_path: Path) -> None:
+        """Escalation, routing and reply texts come out as the tracker would do them."""
+        from ticketkit.rules import (
+            Agent,
+            Assign,
+            Escalate,
+            EscalationLevel,
+            EscalationPolicy,
+            Router,
+        )
+
+        clock = FrozenClock(MONDAY)
+        settings = Automation(
+            router=Router((Agent("bob"), Agent("eve"))),
+            escalation=EscalationPolicy(
+                (EscalationLevel("lead", assign_to="lee", priority="P2"),), on=[]
+            ),
+        )
+        with Tracker.in_memory(clock=clock, automation=settings) as tracker:
+            ticket = tracker.open("Mail is down", actor=CUSTOMER, assignee="zed")
+            clock.advance(hours=1)
+            rules = [
+                Rule(
+                    "up",
+                    OnEvent({"opened"}),
+                    [Escalate(), Reply("Dear $reporter, $assignee has $key")],
+                ),
+                Rule("reroute", OnEvent({"opened"}), [Assign(route=True)]),
+            ]
+            up, reroute = dry_run(tracker, rules).firings
+            assert up.escalations == ("lead",)
+            assert up.changes == (
+                FieldChange("assignee", "zed", "lee"),
+                FieldChange("priority", "P3", "P2"),
+            )
+            # The reply is written after the escalation, so it names the new assignee.
+            assert up.comments == (
+                DraftComment(f"Dear {CUSTOMER}, lee has {ticket.key}", internal=False),
+            )
+            # The router's turns count from nought in a dry run: bob's turn first.
+            assert reroute.changes == (FieldChange("assignee", "zed", "bob"),)
+            assert tracker.get(ticket.key).assignee == "zed"
