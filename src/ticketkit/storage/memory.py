@@ -416,6 +416,17 @@ class MemoryStore(MemoryAutomationReads, MemoryKBReads):
             events = [e for e in events if e.at <= until]
         return events
 
+    def events_for(
+        self, ticket_ids: Sequence[int], *, tenant: str | None = None
+    ) -> dict[int, list[Event]]:
+        """Each ticket's events, oldest first; tickets not there (or not in ``tenant``) left out."""
+        with self._lock:
+            return {
+                i: list(self._state.events.get(i, ()))
+                for i in ticket_ids
+                if self._ticket(i, tenant) is not None
+            }
+
     def comments(self, ticket_id: int, *, tenant: str | None = None) -> list[Comment]:
         with self._lock:
             if tenant is not None and self._ticket(ticket_id, tenant) is None:

@@ -120,6 +120,10 @@ _EVENTS_BY_KEY = _EVENTS_OF_TICKETS.where(tickets.c.key == bindparam("b_ref"))
 _EVENTS_BY_KEY_IN = _EVENTS_BY_KEY.where(_OF_TENANT)
 _EVENTS_BY_ID_IN = _EVENTS_OF_TICKETS.where(events.c.ticket_id == bindparam("b_ref"), _OF_TENANT)
 _EVENTS_UNTIL_IN = _EVENTS_BY_ID_IN.where(events.c.at <= bindparam("b_until"))
+_EVENTS_OF_MANY = _EVENTS.where(events.c.ticket_id.in_(bindparam("b_ids", expanding=True)))
+_EVENTS_OF_MANY_IN = _EVENTS_OF_TICKETS.where(
+    events.c.ticket_id.in_(bindparam("b_ids", expanding=True)), _OF_TENANT
+)
 _EVENTS_BY_ACTOR = _EVENTS.where(events.c.actor == bindparam("b_ref"))
 _EVENTS_BY_ACTOR_IN = _EVENTS_OF_TICKETS.where(events.c.actor == bindparam("b_ref"), _OF_TENANT)
 
@@ -705,6 +709,29 @@ class SQLStore(SQLAutomationReads, SQLKBReads):
         with self._read() as conn:
             rows_found = conn.execute(stmt, _scope(key, tenant)).all()
         return [rows.event_from_tuple(r) for r in rows_found]
+
+    def events_for(
+        self, ticket_ids: Sequence[int], *, tenant: str | None = None
+    ) -> dict[int, list[Event]]:
+        """Each ticket's events, oldest first, for many tickets in one statement.
+
+        Tickets that do not exist (or are not in ``tenant``) are left out. Lets
+        :func:`ticketkit.reports.build_report` read a batch of histories in one
+        round trip instead of one per ticket.
+        """
+        ids = list(ticket_ids)
+        found: dict[int, list[Event]] = {}
+        if not ids:
+            return found
+        params: dict[str, Any] = {"b_ids": ids}
+        if tenant is not None:
+            params["b_tenant"] = tenant
+        with self._read() as conn:
+            stmt = _EVENTS_OF_MANY if tenant is None else _EVENTS_OF_MANY_IN
+            for row in conn.execute(stmt, params):
+                event = rows.event_from_tuple(row)
+                found.setdefault(event.ticket_id, []).append(event)
+        return found
 
     def events_by_actor(self, actor: str, *, tenant: str | None = None) -> list[Event]:
         stmt = _EVENTS_BY_ACTOR if tenant is None else _EVENTS_BY_ACTOR_IN
