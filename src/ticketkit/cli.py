@@ -224,7 +224,7 @@ def worker_command() -> click.Command:
                 0, sqlite_url(url)
             )  # the group's --url (or its variable) names the database
         config = _config_option(ctx)
-        if config and not any(a == "--config" or a.startswith("--config=") for a in given):
+        if config and not _has_config(given):
             given += ["--config", config]
         ctx.exit(worker_main(given))
 
@@ -254,6 +254,9 @@ def mail_command() -> click.Command:
         given = list(args)
         if url and given[:1] == ["ingest"]:
             given[1:1] = ["--url", sqlite_url(url)]  # a URL given after "ingest" still wins
+        config = _config_option(ctx)
+        if config and given[:1] == ["ingest"] and not _has_config(given):
+            given += ["--config", config]
         ctx.exit(mail_main(given))
 
     return mail
@@ -263,6 +266,10 @@ def _config_option(ctx: click.Context) -> str | None:
     """The group's ``--config`` (or $TICKETKIT_CONFIG), for commands that take a file."""
     given = ctx.find_root().params.get("config")
     return str(given) if given else None
+
+
+def _has_config(args: Sequence[str]) -> bool:
+    return any(a == "--config" or a.startswith("--config=") for a in args)
 
 
 def _lazy(module: str, name: str) -> Callable[[], click.Command]:

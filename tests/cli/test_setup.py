@@ -153,3 +153,23 @@ class TestStartUp:
             "assert not heavy, heavy\n"
         )
         subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+class TestMail:
+    def test_group_config_goes_to_mail_ingest(self, run: Run, tmp_path: Path) -> None:
+        """``ticketkit --config FILE mail ingest`` opens tickets with the file's settings."""
+        (tmp_path / "desk.toml").write_text(
+            'url = "sqlite:///desk.db"\n[tracker]\nprefix = "SD"\n', encoding="utf-8"
+        )
+        ok(run("--config", "desk.toml", "init"))
+        message = (
+            "From: Ann <ann@example.org>\r\nTo: help@example.com\r\nSubject: Disk full\r\n"
+            "Message-ID: <p1@example.org>\r\nDate: Mon, 05 Jan 2026 09:00:00 +0000\r\n\r\n"
+            "The disk is full.\r\n"
+        )
+        args = ["mail", "ingest", "--domain", "example.com", "--stdin"]
+        result = ok(run("--config", "desk.toml", *args, input=message))
+        assert result.stdout == "1 message(s): 1 opened\n"
+        listed = ok(run("--config", "desk.toml", "list")).stdout
+        assert listed.startswith("SD-1\tnew\t")
+        assert "Disk full" in listed
