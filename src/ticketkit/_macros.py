@@ -346,14 +346,18 @@ def _named(data: object) -> str:
 
 
 def check_macros(value: object) -> tuple[Macro, ...]:
-    """``value`` (macros in any iterable) as a tuple, refusing non-macros and name twins."""
+    """``value`` (macros, or their data tables, in any iterable) as a tuple of macros,
+    refusing anything else and two macros of one name."""
     if isinstance(value, Macro):
         value = (value,)
-    found = tuple(read_list(value, "macros", of="Macro"))
+    items = read_list(value, "macros", of="Macro")
+    found = tuple(Macro.from_data(m) if isinstance(m, Mapping) else m for m in items)
     names: set[str] = set()
     for macro in found:
         if not isinstance(macro, Macro):
-            raise ValidationError(f"{macro!r:.60} is not a Macro", field="macros")
+            raise ValidationError(
+                f"{macro!r:.60} is not a Macro (or a macro's data table)", field="macros"
+            )
         if macro.name in names:
             raise ValidationError(
                 f"two macros are named {macro.name!r}; give each macro its own name",

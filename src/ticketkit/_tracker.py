@@ -72,7 +72,7 @@ class Tracker:
         config: TrackerConfig | None = None,
         automation: Automation | None = None,
         notifiers: Mapping[str, Notifier] | None = None,
-        macros: Iterable[Macro] = (),
+        macros: Iterable[Macro | Mapping[str, Any]] = (),
         **settings: Any,
     ) -> None:
         if config is not None and settings:
@@ -372,14 +372,15 @@ class Tracker:
     def macros(self) -> tuple[Macro, ...]:
         """The help desk's :class:`~ticketkit.Macro` s, in the order a front end lists them.
 
-        Setting them (a list of macros; ``()`` for none) checks each against this
+        Setting them (a list of macros or their data tables, as
+        :meth:`Macro.from_data` reads them; ``()`` for none) checks each against this
         tracker's fields, queues and workflow: :class:`ValidationError` names the
         macro and what does not fit, and the macros stay as they were.
         """
         return self._macros
 
     @macros.setter
-    def macros(self, macros: Iterable[Macro]) -> None:
+    def macros(self, macros: Iterable[Macro | Mapping[str, Any]]) -> None:
         from ._macros import check_macros
 
         found = check_macros(macros)

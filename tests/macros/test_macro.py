@@ -7,6 +7,7 @@ import string
 import tomllib
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,6 +29,7 @@ CONFIG = TrackerConfig(
     fields=FIELDS, queues={"support": "HD", "billing": "BIL"}, default_queue="support"
 )
 BUGS = TrackerConfig(workflow="bugtracker")
+CLOSE = Macro("close", action="close")
 
 
 def ticket(**changes: Any) -> Ticket:
@@ -330,7 +332,9 @@ class TestCheck:
         with pytest.raises(ValidationError, match="two macros are named 'ok'"):
             tracker.macros = [good, Macro("ok", reply="x")]
         with pytest.raises(ValidationError, match="is not a Macro"):
-            tracker.macros = [{"name": "ok"}]  # type: ignore[list-item]
+            tracker.macros = ["ok"]  # type: ignore[list-item]
+        with pytest.raises(ValidationError, match="macro 'ok' does nothing"):
+            tracker.macros = [{"name": "ok"}]
         with pytest.raises(ValidationError, match="unknown action"):
             Tracker.in_memory(macros=[Macro("x", action="fly")])
         tracker.macros = ()
@@ -503,6 +507,25 @@ action = "resolve"
         """Errors name the macro and the key at fault."""
         with pytest.raises(ValidationError, match=message):
             Macro.from_data(data)
+
+    def test_tracker_takes_data_tables(self) -> None:
+        """Tracker(macros=...) reads data tables too: the worker's [[tracker.macros]]."""
+        tracker = Tracker.in_memory(macros=[{"name": "solve", "action": "resolve"}, CLOSE])
+        assert tracker.macros == (Macro("solve", action="resolve"), CLOSE)
+
+    def test_worker_configuration_file(self, tmp_path: Path) -> None:
+        from ticketkit.worker import load_config, tracker_from_config
+
+        path = tmp_path / "helpdesk.toml"
+        path.write_text(
+            'url = "memory://"\n[tracker]\nprefix = "HD"\n'
+            '[[tracker.macros]]\nname = "solve"\naction = "resolve"\nreply = "Done, $reporter."\n',
+            encoding="utf-8",
+        )
+        with tracker_from_config(load_config(str(path))) as tracker:
+            assert tracker.macro("solve").reply == "Done, $reporter."
+            key = tracker.open("Broken", actor="carol").key
+            assert tracker.apply_macro(key, "solve", actor="alice").status == "resolved"
 
     def test_many(self) -> None:
         """macros_from_data reads {"macros": [...]} or a plain list; names are unique."""
