@@ -9,7 +9,9 @@
   and breaches (and the ``escalate`` rule action) climb;
 * ``auto_close`` - an :class:`AutoClose` for resolved and pending tickets;
 * ``notifications`` - a :class:`Notifications` saying who is told what, through
-  which of the tracker's notifiers, in words from its ``templates``.
+  which of the tracker's notifiers, in words from its ``templates``;
+* ``survey`` - a :class:`ticketkit.surveys.Survey` asking the reporter how we
+  did after each resolution.
 
 Everything here is data: :meth:`Automation.to_data` and :meth:`Automation.from_data`
 round-trip through plain dicts, so a host keeps its help desk in a TOML or JSON file.
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from .notify import Templates
     from .rules import EscalationPolicy, Router, RuleSet
     from .sla import BusinessCalendar, SLAPolicy
+    from .surveys import Survey
 
 __all__ = ["AutoClose", "Automation", "Notifications", "is_reporter"]
 
@@ -254,6 +257,18 @@ def _templates(value: object) -> Templates:
     return value
 
 
+def _survey(value: object) -> Survey | None:
+    if value is None:
+        return None
+    from .surveys import Survey
+
+    if not isinstance(value, Survey):
+        raise ValidationError(
+            f"survey must be a ticketkit.surveys.Survey, got {value!r:.60}", field="survey"
+        )
+    return value
+
+
 @attrs.frozen
 class Automation:
     """A help desk's commitments and habits (see the module).
@@ -275,6 +290,7 @@ class Automation:
     templates: Templates = field(factory=lambda: _templates(None), converter=_templates)
     actor: str = field(default="automation", converter=_actor)
     deliver_inline: bool = True
+    survey: Survey | None = field(default=None, converter=_survey)
     customer: Callable[[Ticket, str], bool] = field(default=is_reporter, eq=False)
     available: Callable[[str], bool] | None = field(default=None, eq=False)
 
@@ -290,7 +306,8 @@ class Automation:
     @property
     def timed(self) -> bool:
         """Does anything here happen at a time rather than on a change?"""
-        return bool(self.sla or self.auto_close or self.rules.timed())
+        delayed_survey = self.survey is not None and bool(self.survey.delay)
+        return bool(self.sla or self.auto_close or self.rules.timed() or delayed_survey)
 
     def check(self, config: TrackerConfig) -> None:
         """Refuse settings that name fields, queues or actions ``config`` does not have."""
@@ -320,6 +337,12 @@ class Automation:
                 "escalation=EscalationPolicy(...)",
                 field="escalation",
             )
+        if self.survey is not None and self.notifications is None:
+            raise ValidationError(
+                "a survey is sent as a notification, but no notifications are set; give "
+                "Automation notifications=Notifications(...) (send=() sends only surveys)",
+                field="survey",
+            )
         if self.router is None and any(isinstance(a, Assign) and a.route for a in actions):
             raise ValidationError(
                 "a rule routes a ticket, but no router is set; give Automation a "
@@ -331,7 +354,7 @@ class Automation:
         """Plain data for a TOML or JSON file (``customer`` and ``available`` are code
         and are left out)."""
         data: dict[str, Any] = {"actor": self.actor, "deliver_inline": self.deliver_inline}
-        for name in ("sla", "router", "escalation", "auto_close", "notifications"):
+        for name in ("sla", "router", "escalation", "auto_close", "notifications", "survey"):
             value = getattr(self, name)
             if value is not None:
                 data[name] = value.to_data()
@@ -349,6 +372,8 @@ class Automation:
         from .sla import SLAPolicy
 
         _known(data, "automation", set(_READERS) | {"actor", "deliver_inline"})
+        from .surveys import Survey
+
         readers: dict[str, Callable[[Any], Any]] = {
             "sla": SLAPolicy.from_data,
             "rules": RuleSet.from_data,
@@ -357,6 +382,7 @@ class Automation:
             "auto_close": AutoClose.from_data,
             "notifications": Notifications.from_data,
             "templates": Templates.from_data,
+            "survey": Survey.from_data,
         }
         values: dict[str, Any] = {
             name: readers[name](value) for name, value in data.items() if name in readers
@@ -367,4 +393,13 @@ class Automation:
         return cls(**values)
 
 
-_READERS = ("sla", "rules", "router", "escalation", "auto_close", "notifications", "templates")
+_READERS = (
+    "sla",
+    "rules",
+    "router",
+    "escalation",
+    "auto_close",
+    "notifications",
+    "templates",
+    "survey",
+)

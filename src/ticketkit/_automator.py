@@ -89,6 +89,10 @@ class Automator:
     def on_write(self, tx: Transaction, ticket: Ticket, events: Sequence[Event]) -> None:
         """In the write's transaction: reschedule ``ticket`` and queue its notifications."""
         now = self.tracker._now()
+        if self.automation.survey is not None:
+            from .surveys._sending import survey_on_write
+
+            survey_on_write(self, tx, ticket, now)
         if self.automation.timed:
             tx.set_due(ticket.id, self.next_due(ticket, tx.events(ticket.id), now))
         items = notifications(self, ticket, events, now, tx)
@@ -236,11 +240,12 @@ class Automator:
         """
         from ._due import due_instants
 
-        instants = [
-            when
-            for when in due_instants(self, ticket, events, now, sla)
-            if not (after_now and when <= now)
-        ]
+        found = due_instants(self, ticket, events, now, sla)
+        if self.automation.survey is not None:
+            from .surveys._sending import survey_due
+
+            found = [*found, *filter(None, [survey_due(self, ticket, events, now)])]
+        instants = [when for when in found if not (after_now and when <= now)]
         return min(instants, default=None)
 
     def reschedule(self, now: datetime, batch_size: int = 500) -> int:
@@ -310,6 +315,10 @@ class Automator:
                     # the ticket's next change.
                     logger.warning("scheduled work on %s failed: %s", ticket.key, exc)
                     totals["errors"] = totals.get("errors", 0) + 1
+                if self.automation.survey is not None:
+                    from .surveys._sending import survey_on_due
+
+                    survey_on_due(self, work, now)
                 new, events = flatten(ticket, work.ticket, work.events)
                 if new.version != ticket.version:
                     tx.update_ticket(new, ticket.version)
