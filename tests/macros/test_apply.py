@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 
 from databases import BACKENDS, fresh_database
 from ticketkit import (
@@ -27,6 +29,7 @@ from ticketkit import (
     ValidationError,
     Workflow,
 )
+from ticketkit._history import replay
 from ticketkit._macros import ME, NOBODY, Macro
 from ticketkit.rules import AddTag, OnEvent, Rule
 
@@ -312,3 +315,79 @@ class TestAvailable:
             assert tracker.available_macros(key, "alice") == []
             with pytest.raises(NotFound, match="none are set"):
                 tracker.apply_macro(key, "take", actor="alice")
+
+
+# -- a property: whole or nothing, for any macro on a ticket in any status ---------------
+
+_PATHS = {
+    "new": (),
+    "open": ("start",),
+    "pending_customer": ("start", "wait_for_customer"),
+    "resolved": ("resolve",),
+    "closed": ("resolve", "close"),
+}
+
+
+@st.composite
+def any_macro(draw: st.DrawFn) -> Macro:
+    action = draw(st.none() | st.sampled_from(["start", "resolve", "close", "reopen"]))
+    reply = draw(st.none() | st.sampled_from(["Hi $reporter.", "$key is $status.", "By $agent"]))
+    settings: dict[str, Any] = {
+        "set_fields": draw(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "team": st.sampled_from(["blue", "red", None]),
+                    "seats": st.sampled_from([3, None]),
+                },
+            )
+        ),
+        "priority": draw(st.none() | st.sampled_from(["P1", "P3"])),
+        "queue": draw(st.none() | st.sampled_from(["support", "billing"])),
+        "assignee": draw(st.none() | st.sampled_from([ME, NOBODY, "bob"])),
+        "add_tags": draw(st.frozensets(st.sampled_from(["a", "b"]))),
+        "reply": reply,
+        "internal": reply is not None and draw(st.booleans()),
+        "action": action,
+    }
+    if not (action or reply or settings["add_tags"]):
+        settings["add_tags"] = {"a"}
+    return Macro("m", **settings)
+
+
+class TestWholeOrNothing:
+    @settings(max_examples=150)
+    @given(
+        macro=any_macro(),
+        status=st.sampled_from(sorted(_PATHS)),
+        comment=st.none() | st.just("Also: $agent {title}"),
+    )
+    def test_applied_whole_or_not_at_all(
+        self, macro: Macro, status: str, comment: str | None
+    ) -> None:
+        """Either one new version whose every event names the macro (and the history
+        replays to the stored ticket), or an error and the ticket exactly as it was."""
+        with Tracker.in_memory(**SETTINGS) as tracker:
+            key = opened(tracker, tags=["b"])
+            for action in _PATHS[status]:
+                tracker.transition(key, action, actor="alice")
+            tracker.macros = [macro]  # check() passes: every value fits the tracker
+            before = state(tracker, key)
+            try:
+                new = tracker.apply_macro(key, "m", actor="alice", comment=comment)
+            except (TransitionNotAllowed, ValidationError):
+                event("refused")
+                assert state(tracker, key) == before
+                return
+            event("applied")
+            old = before[0]
+            history = tracker.history(key)
+            assert new == tracker.get(key) == replay(history)
+            added = history[len(before[1]) :]
+            assert new.version in (old.version, old.version + 1)
+            assert all(e.version == new.version and e.data["macro"] == "m" for e in added)
+            assert bool(added) == (new.version == old.version + 1)
+            if macro.action is not None:
+                assert new.status == tracker.workflow.action(macro.action).target
+            if macro.reply is not None or comment is not None:
+                assert tracker.comments(key)[-1].internal is macro.internal
