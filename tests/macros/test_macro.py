@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from ticketkit import FieldDef, Priority, Tracker, TrackerConfig, ValidationError
 from ticketkit._macros import ME, NOBODY, Macro, macros_from_data, macros_to_data
 from ticketkit._model import Ticket
+from ticketkit.serde import structure, unstructure
 
 FIELDS = [
     FieldDef("team", "choice", choices=("blue", "red")),
@@ -430,6 +431,11 @@ class TestData:
         assert _no_nulls(data)
         assert Macro.from_data(data) == macro
         assert Macro.from_data(json.loads(json.dumps(data))) == macro
+
+    @given(macros())
+    def test_round_trip_through_the_converter(self, macro: Macro) -> None:
+        """ticketkit.serde reads back what it writes, for front ends that send macros as JSON."""
+        assert structure(json.loads(json.dumps(unstructure(macro))), Macro) == macro
 
     @given(st.lists(macros(), max_size=3, unique_by=lambda m: m.name))
     def test_round_trip_through_toml(self, found: list[Macro]) -> None:

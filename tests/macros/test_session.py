@@ -182,6 +182,14 @@ class TestApply:
         assert state(tracker, key) == before
         assert tracker.session(ANN).apply_macro(key, "thanks", expected_version=2).version == 3
 
+    def test_hidden_ticket(self, tracker: Tracker) -> None:
+        """A ticket outside the principal's scope is not found, and is left alone."""
+        key = opened(tracker)
+        before = state(tracker, key)
+        with pytest.raises(NotFound, match=f"no ticket {key}"):
+            tracker.session(BEA).apply_macro(key, "thanks")
+        assert state(tracker, key) == before
+
     def test_unknown_macro_for_staff(self, tracker: Tracker) -> None:
         key = opened(tracker)
         with pytest.raises(NotFound, match="no macro named 'nope'"):
