@@ -103,8 +103,9 @@ async def create_ticket(request: Request) -> Response:
     result = submit_ticket(request, await body_of(request))
     if result.accepted:
         return JSONResponse(result.to_json(), status_code=201)
-    limited = any(e.code == "rate_limited" for e in result.errors)
-    return JSONResponse(result.to_json(), status_code=429 if limited else 422)
+    codes = {e.code for e in result.errors}
+    status = 429 if "rate_limited" in codes else 403 if "forbidden" in codes else 422
+    return JSONResponse(result.to_json(), status_code=status)
 
 
 async def transition(request: Request) -> Response:

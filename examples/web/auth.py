@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ticketkit.access import Principal, Role
 
-TENANT = "default"  # FormIntake opens tickets in the "default" tenant (see docs/frontend.md)
+TENANT = "default"  # the demo desk's one tenant; the form's visitors open tickets in it too
 
 
 @frozen

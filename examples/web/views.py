@@ -27,7 +27,6 @@ from starlette.templating import Jinja2Templates
 from ticketkit import (
     Action,
     Event,
-    PermissionDenied,
     RequireComment,
     RequireResolution,
     Tracker,
@@ -273,26 +272,24 @@ async def assign(request: Request) -> Response:
 def submit_ticket(request: Request, payload: Mapping[str, object]) -> FormResult:
     """Open a ticket through ``FormIntake``, for a visitor or the logged-in person.
 
-    FormIntake opens as the address in ``email`` (trusted code: no session), in
-    the ``default`` tenant with no organisation. For a logged-in customer we
-    first ask the policy whether they may create tickets at all, then put their
-    own address in ``email`` whatever the form said, so the ticket is theirs.
+    A visitor types their address and the ticket is opened as them. A logged-in
+    customer's form goes through their session: the ticket is theirs, in their
+    tenant and organisation, if the policy lets them create one (else a
+    ``forbidden`` error), and an address typed into the form must be their own.
     Staff get the visitors' form: they type the caller's address, and the
     ticket is opened as the caller (the history does not name the agent).
     """
     person = current_person(request)
     payload = {k: v for k, v in payload.items() if k != "csrf"}
+    session = None
     if person is not None and person.principal.role is Role.CUSTOMER:
-        queue = tracker_of(request).config.default_queue
-        decision = session_for(request).decide(Permission.CREATE, None, queue)
-        if not decision.allowed:
-            raise PermissionDenied(decision.reason)
-        payload["email"] = person.principal.id
+        session = session_for(request)
+        payload.pop("email", None)  # theirs, whatever the form sent
     # The rate limit counts per person when logged in, per address otherwise.
     address = request.client.host if request.client else "unknown"
     client = f"user:{person.principal.id}" if person else f"ip:{address}"
     form: FormIntake = request.app.state.form
-    return form.submit(payload, client=client)
+    return form.submit(payload, client=client, session=session)
 
 
 async def new_ticket(request: Request) -> Response:

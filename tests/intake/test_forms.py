@@ -16,10 +16,20 @@ from hypothesis import strategies as st
 
 from databases import fresh_database
 from ticketkit import FieldDef, FrozenClock, Priority, Tracker, ValidationError
+from ticketkit.access import DEFAULT_RULES, Principal, Role, RolePolicy
 from ticketkit.intake.forms import FieldError, FormIntake, FormResult
 
 MONDAY = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-CODES = {"required", "invalid", "too_long", "multiple", "conflict", "unknown", "rate_limited"}
+CODES = {
+    "required",
+    "invalid",
+    "too_long",
+    "multiple",
+    "conflict",
+    "unknown",
+    "rate_limited",
+    "forbidden",
+}
 FIELDS = [
     FieldDef("product", "choice", choices=["mail", "web", "vpn"], required=True),
     FieldDef("seats", "int", min_value=1, max_value=500),
@@ -230,6 +240,76 @@ BAD_ADDRESSES = [
     "a" * 65 + "@example.com",
     "ana@example.com (Ana)",
 ]
+
+
+ANA = Principal("ana@acme.example", Role.CUSTOMER, "acme", organisation="Acme Ltd")
+
+
+class TestThroughASession:
+    def test_opens_as_the_principal_in_their_tenant_and_organisation(
+        self, tracker: Tracker
+    ) -> None:
+        """A logged-in customer's form opens their ticket: no email needed, no other tenant."""
+        result = FormIntake(tracker).submit(
+            valid(email=None, description="Since Monday"),
+            client="user:ana",
+            session=tracker.session(ANA),
+        )
+        assert result.accepted, result.errors
+        ticket = tracker.get(result.ticket.key)  # type: ignore[union-attr]
+        assert (ticket.reporter, ticket.tenant, ticket.organisation) == (
+            ANA.id,
+            "acme",
+            "Acme Ltd",
+        )
+        assert tracker.history(ticket.key)[0].actor == ANA.id
+        assert tracker.session(ANA).get(ticket.key).description == "Since Monday"
+
+    def test_their_own_address_is_accepted_another_refused(self, tracker: Tracker) -> None:
+        form, session = FormIntake(tracker), tracker.session(ANA)
+        own = form.submit(valid(email="Ana@Acme.example"), client="c", session=session)
+        assert own.accepted
+        other = form.submit(valid(email="bob@acme.example"), client="c", session=session)
+        assert codes(other) == {"email": "invalid"}
+        assert len(all_tickets(tracker)) == 1
+
+    def test_a_principal_the_policy_forbids_is_refused_and_stores_nothing(
+        self, tracker: Tracker
+    ) -> None:
+        """The session's policy decides create: a forbidden error, logged, no ticket."""
+        tracker.policy = RolePolicy(
+            {**DEFAULT_RULES, Role.CUSTOMER: DEFAULT_RULES[Role.CUSTOMER].revoke("create")}
+        )
+        session = tracker.session(ANA)
+        result = FormIntake(tracker).submit(valid(email=None), client="c", session=session)
+        assert codes(result) == {None: "forbidden"}
+        assert "'create'" in result.errors[0].message
+        assert all_tickets(tracker) == []
+        admin = tracker.session(Principal("root", Role.ADMIN, "acme"))
+        assert [d.permission for d in admin.denials()] == ["create"]
+
+    def test_the_form_decides_the_fields_as_for_a_visitor(self, tracker: Tracker) -> None:
+        """A customer sets what the form accepts (priority too), never an internal field."""
+        form = FormIntake(tracker)
+        result = form.submit(
+            valid(email=None, priority="P2"), client="c", session=tracker.session(ANA)
+        )
+        assert result.ticket is not None
+        assert result.ticket.priority == Priority.P2
+        hidden = form.submit(
+            valid(email=None, **{"fields.triage": "x"}), client="c", session=tracker.session(ANA)
+        )
+        assert codes(hidden) == {"fields.triage": "unknown"}
+
+    def test_the_session_must_be_of_the_forms_tracker(self, tracker: Tracker) -> None:
+        other = Tracker.in_memory()
+        with pytest.raises(ValidationError, match="another tracker"):
+            FormIntake(tracker).submit(valid(), client="c", session=other.session(ANA))
+
+    def test_anonymous_forms_open_in_the_forms_tenant(self, tracker: Tracker) -> None:
+        result = FormIntake(tracker, tenant="acme").submit(valid(), client="c")
+        assert result.ticket is not None
+        assert tracker.get(result.ticket.key).tenant == "acme"
 
 
 class TestRefused:

@@ -269,12 +269,18 @@ class TestNewTicket:
         assert response.status_code == 303
         key = response.headers["location"].rsplit("/", 1)[1]
         ticket = tracker.get(key)
-        assert (ticket.reporter, ticket.tenant, ticket.title) == (
+        assert (ticket.reporter, ticket.tenant, ticket.organisation, ticket.title) == (
             "alice@acme.example",
             "default",
+            "Acme Ltd",
             "Scanner jams",
         )
         assert "Scanner jams" in alice.get(f"/tickets/{key}").text
+        # Aaron sees his organisation's tickets, so he sees Alice's; Bob does not.
+        aaron, _ = as_person("aaron@acme.example")
+        assert aaron.get(f"/tickets/{key}").status_code == 200
+        bob, _ = as_person("bob@globex.example")
+        assert bob.get(f"/tickets/{key}").status_code == 404
 
     def test_errors_are_shown_next_to_their_fields(self, as_person: Login) -> None:
         alice, token = as_person("alice@acme.example")

@@ -14,7 +14,8 @@ as they are. An empty string, an empty list and ``null`` all mean "not given".
 
 Error codes: ``required``, ``invalid``, ``too_long``, ``multiple`` (one value
 expected, several given), ``conflict`` (a priority and an impact/urgency),
-``unknown`` (the form has no such field) and ``rate_limited``.
+``unknown`` (the form has no such field), ``rate_limited`` and ``forbidden``
+(the session's policy refused the ticket or one of its fields).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import attrs
 from attrs import frozen
 
 from .._clock import Clock, ensure_utc
-from .._errors import ValidationError
+from .._errors import PermissionDenied, ValidationError
 from .._fields import FieldDef, FieldType
 from .._model import Ticket, check_tag
 from .._priority import Impact, Priority, Urgency
@@ -38,6 +39,7 @@ from ._rate_limit import SlidingWindow
 
 if TYPE_CHECKING:
     from .._tracker import Tracker
+    from ..access import Session
 
 __all__ = ["FieldError", "FormIntake", "FormResult"]
 
@@ -293,7 +295,9 @@ class FormIntake:
     any ``window``; ``None`` for no limit. Refused submissions do not count,
     honeypot hits do. ``fields`` names the optional keys the form accepts; by
     default every standard key and every custom field that is not ``internal``.
-    ``clock`` (the tracker's by default) times the rate limit.
+    ``clock`` (the tracker's by default) times the rate limit. Tickets of
+    anonymous submissions go to ``tenant``; a submission with a ``session``
+    opens the ticket through it (see :meth:`submit`).
     """
 
     def __init__(
@@ -304,9 +308,11 @@ class FormIntake:
         rate_limit: tuple[int, timedelta] | None = (5, timedelta(minutes=10)),
         fields: Iterable[str] | None = None,
         clock: Clock | None = None,
+        tenant: str = "default",
     ) -> None:
         self.tracker = tracker
         self.clock: Clock = clock or tracker.clock
+        self.tenant = check_name(tenant, "tenant")
         if honeypot is not None and (
             not isinstance(honeypot, str)
             or not _HONEYPOT_NAME.match(honeypot)
@@ -371,14 +377,30 @@ class FormIntake:
         fd = defs.get(key[7:]) if key.startswith("fields.") else None
         return fd is not None and not fd.internal
 
-    def submit(self, payload: Mapping[str, object], *, client: str) -> FormResult:
-        """Open a ticket from ``payload``, or say what is wrong; refusals change nothing."""
+    def submit(
+        self, payload: Mapping[str, object], *, client: str, session: Session | None = None
+    ) -> FormResult:
+        """Open a ticket from ``payload``, or say what is wrong; refusals change nothing.
+
+        Without ``session`` the ticket is opened as the address in ``email``, in
+        the form's ``tenant`` (trusted code: a visitor's form). With the
+        ``session`` of a logged-in person, it is opened as its principal, in
+        their tenant and organisation, once the session's policy allows them to
+        ``create`` a ticket in the queue; the fields they fill in are those the
+        form accepts, as for a visitor. ``email`` may then be left out; given,
+        it must be the principal's own. A refusal by the policy is a
+        ``forbidden`` error (and is logged as the session logs refusals).
+        """
         client = check_name(client, "client")
+        if session is not None and session.tracker is not self.tracker:
+            raise ValidationError(
+                "the session is of another tracker than the form's", field="session"
+            )
         now = ensure_utc(self.clock.now(), "clock.now()")
         if self._limiter is not None and not self._limiter.reserve(client, now):
             return FormResult(errors=(FieldError(None, _RATE_MESSAGE, "rate_limited"),))
         try:
-            result = self._submit(payload)
+            result = self._submit(payload, session)
         except BaseException:
             if self._limiter is not None:
                 self._limiter.release(client, now)
@@ -387,7 +409,7 @@ class FormIntake:
             self._limiter.release(client, now)
         return result
 
-    def _submit(self, payload: object) -> FormResult:
+    def _submit(self, payload: object, session: Session | None = None) -> FormResult:
         if not isinstance(payload, Mapping):
             kind = type(payload).__name__
             message = f"the form data must be a mapping of field names to values, not a {kind}"
@@ -415,7 +437,11 @@ class FormIntake:
                 if value is not _BLANK:
                     values[key] = value
         flagged = {e.field for e in errors}
-        required = {key: key for key in REQUIRED_KEYS}
+        required = {key: key for key in REQUIRED_KEYS if key != "email" or session is None}
+        own = session.principal.id if session is not None else ""
+        if session is not None and str(values.get("email", own)).lower() != own.lower():
+            message = "the address must be your own; leave it out to use it"
+            errors.append(FieldError("email", message, "invalid"))
         required.update((fd.path, fd.label or fd.name) for fd in defs.values() if fd.required)
         for key, label in required.items():
             if key not in values and key not in flagged:
@@ -431,11 +457,37 @@ class FormIntake:
             rank = {key: i for i, key in enumerate(order)}
             errors.sort(key=lambda e: -1 if e.field is None else rank.get(e.field, len(rank)))
             return FormResult(errors=tuple(errors))
+        if session is not None:
+            return self._open_in(session, values)
         return self._open(values)
 
-    def _open(self, values: dict[str, object]) -> FormResult:
+    def _open_in(self, session: Session, values: dict[str, object]) -> FormResult:
+        principal = session.principal
+        queue = values.get("queue") or self.tracker.config.default_queue
+        try:
+            # The policy decides whether this person may open a ticket in the queue
+            # (a refusal is logged as the session logs any); which fields they fill
+            # in is the form's to say, as for a visitor (see ``fields``).
+            session._require("create", None, str(queue))
+        except PermissionDenied as exc:
+            return FormResult(errors=(FieldError(None, str(exc), "forbidden"),))
+        values = {**values, "email": principal.id}
+        return self._open(values, tenant=principal.tenant, organisation=principal.organisation)
+
+    def _open(
+        self,
+        values: dict[str, object],
+        *,
+        tenant: str | None = None,
+        organisation: str | None = None,
+    ) -> FormResult:
         email = values.pop("email")
-        kwargs: dict[str, Any] = {"actor": email, "reporter": email}
+        kwargs: dict[str, Any] = {
+            "actor": email,
+            "reporter": email,
+            "tenant": self.tenant if tenant is None else tenant,
+            "organisation": organisation,
+        }
         custom = {k[7:]: v for k, v in values.items() if k.startswith("fields.")}
         if custom:
             kwargs["fields"] = custom
