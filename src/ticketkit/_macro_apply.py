@@ -33,7 +33,7 @@ from .storage import Transaction
 if TYPE_CHECKING:
     from ._tracker import Ref, Tracker
 
-__all__ = ["apply_macro", "available_macros", "find_macro", "macro_change"]
+__all__ = ["apply_macro", "available_macros", "edit_steps", "find_macro", "macro_change"]
 
 T = TypeVar("T")
 
@@ -65,7 +65,7 @@ def _step(macro: Macro, step: str, do: Callable[[], T]) -> T:
         ) from None
 
 
-def edited(
+def edit_steps(
     config: TrackerConfig, ticket: Ticket, macro: Macro, actor: str, now: datetime
 ) -> Ticket:
     """``ticket`` after the macro's field, assignee and tag steps (its action not taken)."""
@@ -129,7 +129,7 @@ def macro_change(
     reply in the same comment. The reply is filled in with the ticket's values
     once the macro is applied (``$status`` is the new status).
     """
-    before_action = edited(config, current, macro, actor, now)
+    before_action = edit_steps(config, current, macro, actor, now)
     events = diff_events(current, before_action, actor=actor, at=now)
     final = before_action
     action_events: list[Event] = []
@@ -193,7 +193,7 @@ def available_macros(tracker: Tracker, ticket: Ticket, actor: str) -> list[Macro
     offered: list[Macro] = []
     for macro in tracker.macros:
         try:
-            before_action = edited(tracker.config, ticket, macro, who, now)
+            before_action = edit_steps(tracker.config, ticket, macro, who, now)
         except (ValidationError, TransitionNotAllowed):
             continue
         if macro.action is not None:
