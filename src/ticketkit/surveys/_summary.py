@@ -249,12 +249,20 @@ def csat_summary(
     wanted = [] if end is None else [Condition("created", Op.LT, end)]
     if tenant is not None:
         wanted.append(Condition("tenant", Op.EQ, tenant))
+    # A store with events_for(ids) reads a page's histories in one go.
+    batch = getattr(tracker.store, "events_for", None)
     records: list[SurveyRecord] = []
     cursor: str | None = None
     while True:
         page = tracker.query(wanted, limit=MAX_LIMIT, cursor=cursor)
+        histories: Mapping[int, Sequence[Event]] = (
+            batch([t.id for t in page.items]) if callable(batch) and page.items else {}
+        )
         for ticket in page.items:
-            records.extend(survey_records(ticket, tracker.store.events(ticket.id)))
+            events = histories.get(ticket.id)
+            if events is None:
+                events = tracker.store.events(ticket.id)
+            records.extend(survey_records(ticket, events))
         cursor = page.next_cursor
         if cursor is None:
             return summarise(records, start, end, tenant)
