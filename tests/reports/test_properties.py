@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ticketkit import Category, FrozenClock, NotFound, Tracker
-from ticketkit.reports import build_report
+from ticketkit.reports import Report, build_report
 
 from .desk import T0
 
@@ -76,3 +77,10 @@ def test_volume_and_backlog(script: list[tuple[str, int, int]], period: str) -> 
     assert summary.open == sum(is_open(tracker, key, report.until) for key in keys)
     assert 0 <= summary.reopened <= summary.resolved <= summary.tickets
     assert summary.resolution.count == summary.tickets - summary.open
+
+
+@given(steps, st.sampled_from(["day", "week"]))
+def test_data_round_trip(script: list[tuple[str, int, int]], period: str) -> None:
+    """``Report.from_data`` reads back what ``to_data`` gave, through JSON text."""
+    report = build_report(play(script), period=period)
+    assert Report.from_data(json.loads(json.dumps(report.to_data()))) == report
