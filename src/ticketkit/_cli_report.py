@@ -97,7 +97,7 @@ def _overview(report: Report) -> list[tuple[str, str]]:
         ("tenant", report.tenant or "every tenant"),
         ("tickets opened", str(s.tickets)),
         ("still open", str(s.open)),
-        ("backlog now", str(report.periods[-1].backlog if report.periods else 0)),
+        ("backlog at the end", str(report.periods[-1].backlog if report.periods else 0)),
         ("resolved", str(s.resolved)),
         ("reopen rate", _share(s.reopen_rate)),
         ("merged", str(s.merged)),
