@@ -66,28 +66,6 @@ def cli_config(ctx: click.Context) -> dict[str, Any]:
     return loaded
 
 
-def tracker_settings(data: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``[tracker]`` table as ``Tracker`` keywords: fields and a workflow table read."""
-    from . import serde
-    from ._errors import ValidationError
-    from ._fields import FieldDef
-    from ._workflow import Workflow
-
-    if not isinstance(data, Mapping):
-        raise ValidationError("[tracker] in the configuration must be a table", field="tracker")
-    settings = dict(data)
-    fields = settings.get("fields")
-    if isinstance(fields, Mapping):
-        fields = [{"name": name, **spec} for name, spec in fields.items()]
-    if isinstance(fields, list):
-        settings["fields"] = [
-            f if isinstance(f, FieldDef) else serde.structure(f, FieldDef) for f in fields
-        ]
-    if isinstance(settings.get("workflow"), Mapping):
-        settings["workflow"] = Workflow.from_data(settings["workflow"])
-    return settings
-
-
 def open_tracker(ctx: click.Context, url: str | None) -> Tracker:
     """The tracker the command works on; the database must exist (``ticketkit init``).
 
@@ -95,17 +73,13 @@ def open_tracker(ctx: click.Context, url: str | None) -> Tracker:
     there is refused rather than created, so a command run in the wrong
     directory does not leave an empty database behind.
     """
-    from ._errors import ValidationError
     from ._tracker import Tracker
+    from .worker import check_tables, tracker_settings
 
     where = database_url(ctx, url)
     config = cli_config(ctx)
     _require_sqlite_file(where)
-    unknown = sorted(set(config) - {"url", "tracker", "automation", "notifiers"})
-    if unknown:
-        raise ValidationError(
-            f"unknown configuration table {unknown[0]!r}; use url, tracker, automation, notifiers"
-        )
+    check_tables(config)
     settings = tracker_settings(config.get("tracker", {}))
     automation = notifiers = None
     if "automation" in config:

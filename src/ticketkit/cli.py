@@ -297,6 +297,7 @@ GROUPS: list[Callable[[], click.Command]] = [
     _lazy("._cli_write", "assign_command"),
     _lazy("._cli_transfer", "import_command"),
     _lazy("._cli_transfer", "export_command"),
+    _lazy("._cli_report", "report_command"),
     _lazy("._cli_config", "demo_command"),
     db_group,
     mail_command,

@@ -152,20 +152,51 @@ def load_config(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def tracker_from_config(config: Mapping[str, Any], url: str | None = None) -> Tracker:
-    """The tracker a configuration describes (``url`` overrides the file's)."""
-    from ._automation import Automation
-    from ._tracker import Tracker
-
+def check_tables(config: Mapping[str, Any]) -> None:
+    """Refuse a configuration with tables other than url, tracker, automation, notifiers."""
     unknown = sorted(set(config) - {"url", "tracker", "automation", "notifiers"})
     if unknown:
         raise ValidationError(
             f"unknown configuration table {unknown[0]!r}; use url, tracker, automation, notifiers"
         )
+
+
+def tracker_settings(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``[tracker]`` table as ``Tracker`` keywords, its fields and workflow tables read.
+
+    ``fields`` is a list of tables (or a table of them by name) as
+    ``ticketkit.serde`` writes a ``FieldDef``; ``workflow`` is a built-in's name
+    or a table as ``Workflow.to_data`` writes one.
+    """
+    from . import serde
+    from ._fields import FieldDef
+    from ._workflow import Workflow
+
+    if not isinstance(data, Mapping):
+        raise ValidationError("[tracker] in the configuration must be a table", field="tracker")
+    settings = dict(data)
+    fields = settings.get("fields")
+    if isinstance(fields, Mapping):
+        fields = [{"name": name, **spec} for name, spec in fields.items()]
+    if isinstance(fields, list):
+        settings["fields"] = [
+            f if isinstance(f, FieldDef) else serde.structure(f, FieldDef) for f in fields
+        ]
+    if isinstance(settings.get("workflow"), Mapping):
+        settings["workflow"] = Workflow.from_data(settings["workflow"])
+    return settings
+
+
+def tracker_from_config(config: Mapping[str, Any], url: str | None = None) -> Tracker:
+    """The tracker a configuration describes (``url`` overrides the file's)."""
+    from ._automation import Automation
+    from ._tracker import Tracker
+
+    check_tables(config)
     where = url or config.get("url")
     if not isinstance(where, str):
         raise ValidationError("give the database URL on the command line or as url in the file")
-    settings = dict(config.get("tracker", {}))
+    settings = tracker_settings(config.get("tracker", {}))
     automation = Automation.from_data(config.get("automation", {}))
     notifiers = notifiers_from_data(config.get("notifiers", {}))
     return Tracker.from_url(where, automation=automation, notifiers=notifiers, **settings)

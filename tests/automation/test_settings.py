@@ -99,6 +99,24 @@ class TestData:
             assert tracker.config.prefix == "HD"
 
 
+    def test_a_worker_config_reads_field_and_workflow_tables(self) -> None:
+        """Custom fields as tables and a workflow as a table, as ticketkit init's file has."""
+        from ticketkit import simple
+
+        config = {
+            "tracker": {
+                "prefix": "HD",
+                "fields": [{"name": "os", "type": "choice", "choices": ["linux", "mac"]}],
+                "workflow": simple().to_data(),
+            },
+            "automation": FULL.to_data(),
+        }
+        with tracker_from_config(config, "memory://") as tracker:
+            assert tracker.config.fields["os"].choices == ("linux", "mac")
+            assert tracker.workflow == simple()
+            assert tracker.open("Mail", actor="ann", fields={"os": "mac"}).fields["os"] == "mac"
+
+
 class TestRefused:
     @pytest.mark.parametrize(
         ("data", "named"),
