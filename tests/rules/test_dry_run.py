@@ -251,8 +251,10 @@ class TestFirings:
             ("resolve vip", monday_plus(0, 10, 15)),
             ("chase", monday_plus(0, 14)),
         ]
+        assert run.tickets == 1  # TK-1 has a rule due then, but no events
         later = dry_run(recorded, RULES, since=monday_plus(1, 0))
         assert [(f.rule, f.at) for f in later.firings] == [("chase", monday_plus(1, 15))]
+        assert later.tickets == 1  # TK-2 has no events on Tuesday
 
     def test_where_and_tenant(self, recorded: Tracker) -> None:
         """`where` and `tenant` choose the tickets as a query does."""

@@ -345,9 +345,11 @@ def dry_run(
     tickets = _tickets(tracker, where, tenant, bound)
     keyed: list[tuple[datetime, int, int, int, Firing]] = []
     limited = 0
+    active = 0
     total = len(tickets)
     for done, ticket in enumerate(tickets, start=1):
         events = tracker.store.events(ticket.id)
+        active += any((start is None or e.at >= start) and e.at < bound for e in events)
         if events and events[0].type is EventType.OPENED:
             walk = _Walk(tracker, auto, rule_set, events, start, bound)
             for at, seq, rank, firing in (*walk.event_firings(), *walk.timed_firings()):
@@ -362,7 +364,7 @@ def dry_run(
     return DryRun(
         since=start,
         until=end,
-        tickets=total,
+        tickets=active,
         firings=firings,
         summary=_summary(rule_set, firings),
         depth_limited=limited,

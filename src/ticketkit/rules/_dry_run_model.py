@@ -227,8 +227,9 @@ class DryRun:
 
     ``firings`` are in time order; ``summary`` has one entry per rule given, in
     the rules' order (those that never fired too). ``tickets`` counts the
-    tickets read; ``depth_limited`` the firings the rules' ``max_depth`` held
-    back (an event that rules set off ``max_depth`` deep triggers no more rules).
+    tickets with events recorded in the period; ``depth_limited`` the firings
+    the rules' ``max_depth`` held back (an event that rules set off
+    ``max_depth`` deep triggers no more rules).
     """
 
     since: datetime | None
