@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ticketkit import Automation, EventType, Tracker, ValidationError
+from ticketkit import AutoClose, Automation, EventType, Tracker, ValidationError
 from ticketkit._tracker import Ref
 from ticketkit.surveys import MAX_COMMENT, Rating, Survey, SurveyTokenError, check_token, rate
 
@@ -70,6 +70,23 @@ class TestRate:
         with desk() as (tracker, _, sent):
             key = resolved(tracker)
             assert rate(tracker, token_in(sent[0]), "bad", ticket=key).rating == "bad"
+
+    def test_a_rating_is_not_a_customer_reply(self) -> None:
+        """Auto-close counts from the resolution: a rating does not hold the ticket open."""
+        with desk() as (tracker, clock, sent):
+            automation = tracker.automation
+            assert automation is not None
+            tracker.automation = Automation(
+                notifications=automation.notifications,
+                survey=automation.survey,
+                auto_close=AutoClose(resolved_after="7d"),
+            )
+            key = resolved(tracker)
+            clock.advance(days=6)
+            rate(tracker, token_in(sent[0]), "bad", comment="It broke again")
+            clock.advance(days=1)
+            assert tracker.run_due().closed == 1
+            assert tracker.get(key).status == "closed"
 
     def test_subscribers_hear_of_a_rating(self) -> None:
         """csat_rated is published after the commit, like every stored event."""

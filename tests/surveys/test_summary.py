@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -47,9 +48,10 @@ def _numbers(group: CSATGroup) -> tuple[object, ...]:
 
 
 class TestSummary:
-    def test_exact_numbers_on_a_known_history(self) -> None:
+    @pytest.mark.parametrize("backend", ["memory", "sqlite"])
+    def test_exact_numbers_on_a_known_history(self, backend: str, tmp_path: Path) -> None:
         """Score = share of 4-5 answers, mean of the ratings, response rate; by agent, queue."""
-        with desk(scale="1-5") as (tracker, clock, sent):
+        with desk(backend, tmp_path, scale="1-5") as (tracker, clock, sent):
             _history(tracker, sent, lambda: clock.advance(days=1))
             summary = csat_summary(tracker)
             assert _numbers(summary.overall) == (None, 5, 4, 2, 0.8, 0.5, 3.25)
