@@ -131,3 +131,34 @@ def test_import_ticketkit_leaves_surveys_alone() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip() == "False"
+
+
+def test_the_worker_reads_a_survey_from_toml(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An [automation.survey] table with secret_env configures the worker's tracker."""
+    import tomllib
+
+    from ticketkit.worker import tracker_from_config
+
+    monkeypatch.setenv("HD_SURVEY_SECRET", NEW)
+    config = tomllib.loads(
+        """
+url = "memory://"
+[automation.notifications]
+send = []
+[automation.survey]
+url_template = "https://help.example.com/s/{key}?token={token}"
+scale = "1-5"
+delay = "2h"
+secret_env = "HD_SURVEY_SECRET"
+"""
+    )
+    with tracker_from_config(config) as tracker:
+        assert tracker.automation is not None
+        configured = tracker.automation.survey
+        assert configured is not None
+        assert (configured.scale, configured.delay, configured.secret) == (
+            "1-5",
+            timedelta(hours=2),
+            (NEW.encode(),),
+        )
+        assert configured.link("t.s", "HD-9") == "https://help.example.com/s/HD-9?token=t.s"
