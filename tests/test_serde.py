@@ -11,6 +11,7 @@ from typing import Any
 import cattrs
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 import strategies
 from ticketkit import serde
@@ -252,6 +253,43 @@ class TestModelRoundTrip:
     def test_suggestions(self, found: Suggestions) -> None:
         """Suggestions (articles with the tickets they solved, similar tickets) round-trip."""
         assert round_trip(found) == found
+
+    def test_sla_status_is_plain_json(self) -> None:
+        """SLA clocks: enums as values, lengths of time as seconds; it reads back equal."""
+        from ticketkit import Automation, FrozenClock, Tracker
+        from ticketkit.sla import SLAPolicy, SLAStatus, Target, TargetKind
+
+        sla = SLAPolicy((Target(TargetKind.FIRST_RESPONSE, "1h 30m"),))
+        tracker = Tracker.in_memory(
+            clock=FrozenClock(datetime(2026, 1, 5, 9, tzinfo=UTC)), automation=Automation(sla=sla)
+        )
+        status = tracker.sla_status(tracker.open("Mail", actor="ann@example.com").key)
+        data = json.loads(json.dumps(serde.unstructure(status)))
+        (target,) = data["targets"]
+        assert (target["kind"], target["state"], target["within"], target["elapsed"]) == (
+            "first_response",
+            "running",
+            5400,
+            0,
+        )
+        assert serde.structure(data, SLAStatus) == status
+
+    @given(st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=1000)), st.dates())
+    def test_time_entries(self, spent: timedelta, on: date) -> None:
+        """A time entry's length is seconds (fractions kept), its day a tagged date."""
+        from ticketkit import TimeEntry, TimeLog
+
+        entry = TimeEntry(1, 2, "HD-2", "ann", spent, on, datetime(2026, 1, 5, tzinfo=UTC))
+        log = TimeLog("HD-2", (entry,), estimate=timedelta(hours=2))
+        data = json.loads(json.dumps(serde.unstructure(log)))
+        assert data["estimate"] == 7200
+        assert data["entries"][0]["on"] == {"$date": on.isoformat()}
+        assert serde.structure(data, TimeLog) == log
+
+    def test_a_length_of_time_reads_the_duration_form(self) -> None:
+        assert serde.structure("1h 30m", timedelta) == timedelta(minutes=90)
+        with pytest.raises(ValidationError, match="not a length of time"):
+            serde.structure("soon", timedelta)
 
     def test_bad_article_status_is_refused(self) -> None:
         """An unknown article status is a ValidationError naming the field."""

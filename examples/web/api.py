@@ -22,7 +22,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ticketkit import serde
-from ticketkit.sla import SLAStatus
 
 from auth import csrf_ok, csrf_token, current_person
 from views import list_page, session_for, submit_ticket
@@ -41,25 +40,6 @@ async def body_of(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise HTTPException(400, "the body must be a JSON object")
     return body
-
-
-def sla_json(status: SLAStatus) -> dict[str, Any]:
-    """An SLA status as JSON; durations in seconds of business time."""
-    return {
-        "policy": status.policy,
-        "now": status.now.isoformat(),
-        "targets": [
-            {
-                "kind": t.kind.value,
-                "state": t.state.value,
-                "due": t.due.isoformat() if t.due else None,
-                "within": t.within.total_seconds(),
-                "elapsed": t.elapsed.total_seconds(),
-                "remaining": t.remaining.total_seconds(),
-            }
-            for t in status.targets
-        ],
-    }
 
 
 async def me(request: Request) -> Response:
@@ -92,7 +72,7 @@ async def get_ticket(request: Request) -> Response:
             "comments": serde.unstructure(session.comments(key)),
             "history": serde.unstructure(session.history(key)),
             "actions": [a.name for a in session.available_actions(ticket)],
-            "sla": sla_json(session.sla_status(key)) if session.sees_internal else None,
+            "sla": serde.unstructure(session.sla_status(key)) if session.sees_internal else None,
             "suggestions": serde.unstructure(session.suggest(key)),
         }
     )

@@ -15,7 +15,9 @@ The JSON forms are stable, so front ends can rely on them:
 * a :class:`PriorityMatrix` is ``{"cells": [{"impact", "urgency", "priority"}, ...]}``;
 * a query condition's value is read back by its field (``"P1"`` becomes
   ``Priority.P1`` for ``priority``; an ``in`` list becomes a frozenset);
-* a :class:`Workflow` is :meth:`Workflow.to_data`'s form.
+* a :class:`Workflow` is :meth:`Workflow.to_data`'s form;
+* a length of time (``timedelta``: SLA clocks, time entries) is a number of
+  seconds.
 
 Reading bad data raises :class:`ticketkit.ValidationError`, whose message
 names every problem and where it is (``$.priority``).
@@ -27,7 +29,7 @@ import functools
 import json
 import types
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 from typing import Any, TypeVar, get_args, get_origin
@@ -50,6 +52,8 @@ from ._workflow import Category, Workflow
 from .kb._article import Article, ArticleRevision, ArticleStatus, Solution
 from .kb._service import ArticleHit
 from .kb._suggest import ArticleSuggestion, Suggestions, TicketSuggestion
+from .sla._clocks import ClockState
+from .sla._policy import TargetKind
 
 __all__ = [
     "configure_collections",
@@ -184,10 +188,29 @@ def _parse_datetime(value: Any, _: Any = None) -> datetime:
     return parsed.astimezone(UTC)
 
 
+def _seconds(length: timedelta) -> int | float:
+    seconds = length.total_seconds()
+    return int(seconds) if seconds.is_integer() else seconds
+
+
+def _parse_timedelta(value: Any, _: Any) -> timedelta:
+    from .rules._duration import parse_duration
+
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValidationError(f"expected a number of seconds, got {value!r:.60}")
+    return parse_duration(value, "duration")
+
+
 def configure_datetimes(converter: cattrs.Converter) -> None:
-    """Datetimes as ISO 8601 strings with an offset; naive ones are refused, aware read as UTC."""
+    """Datetimes as ISO 8601 strings with an offset; naive ones are refused, aware read as UTC.
+
+    Lengths of time (``timedelta``) are numbers of seconds; reading also takes
+    the ``"2d 4h"`` form of :func:`ticketkit.rules.parse_duration`.
+    """
     converter.register_unstructure_hook(datetime, datetime.isoformat)
     converter.register_structure_hook(datetime, _parse_datetime)
+    converter.register_unstructure_hook(timedelta, _seconds)
+    converter.register_structure_hook(timedelta, _parse_timedelta)
 
 
 def _enum_structure_factory(cls: type[Enum]) -> _Hook:
@@ -214,11 +237,13 @@ def _enum_value(member: Enum) -> Any:
 _ENUMS: tuple[type[Enum], ...] = (
     ArticleStatus,
     Category,
+    ClockState,
     EventType,
     FieldType,
     Impact,
     LinkKind,
     Op,
+    TargetKind,
     Urgency,
 )
 
@@ -255,11 +280,19 @@ def _structure_number(value: Any, _: Any) -> int | Decimal:
     return result
 
 
+def _structure_date(value: Any, _: Any) -> date:
+    result = decode_field_value(value)
+    if isinstance(result, datetime) or not isinstance(result, date):
+        raise ValidationError(f'expected a date like {{"$date": "2026-03-01"}}, got {value!r:.60}')
+    return result
+
+
 def configure_field_values(converter: cattrs.Converter) -> None:
     """Custom-field values in the tagged JSON form of :mod:`ticketkit._values`."""
     converter.register_unstructure_hook(Decimal, encode_field_value)
     converter.register_structure_hook(Decimal, _structure_decimal)
     converter.register_unstructure_hook(date, encode_field_value)
+    converter.register_structure_hook(date, _structure_date)
     converter.register_unstructure_hook(FieldValue, encode_field_value)
     converter.register_structure_hook(FieldValue, lambda value, _: decode_field_value(value))
     converter.register_unstructure_hook(int | Decimal, encode_field_value)
