@@ -133,6 +133,7 @@ def test_crash_reference_names_every_public_name(module: str) -> None:
         "ticketkit.intake.forms",
         "ticketkit.intake.email",
         "ticketkit.kb",
+        "ticketkit.reports",
     ],
 )
 def test_api_reference_names_every_public_name(module: str) -> None:

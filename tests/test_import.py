@@ -12,7 +12,16 @@ import ticketkit
 
 #: Modules that ``import ticketkit`` must leave alone: optional extras, the
 #: converter (imported on demand) and test tools.
-HEAVY = ("sqlalchemy", "sentry_sdk", "ticketkit.serde", "cattrs", "hypothesis", "pytest")
+HEAVY = (
+    "sqlalchemy",
+    "sentry_sdk",
+    "ticketkit.serde",
+    "cattrs",
+    "hypothesis",
+    "pytest",
+    "matplotlib",
+    "ticketkit.reports",
+)
 
 PROBE = """
 import json, sys, threading
