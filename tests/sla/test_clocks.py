@@ -250,6 +250,12 @@ class TestPause:
         assert (first.state, first.elapsed) == (ClockState.PAUSED, 2 * H)
         assert story.status(30).next_change is None
 
+    def test_a_past_now_reads_the_status_the_ticket_was_opened_in(self) -> None:
+        """Clocks as of an earlier time start from the opening status, not today's."""
+        story = Story().move(5, "pending_customer")  # the ticket is pending now
+        before = target(story.status(3), FIRST)  # as of 3 h: it was new, so running
+        assert (before.state, before.elapsed) == (ClockState.RUNNING, 3 * H)
+
     def test_several_pauses_add_up(self) -> None:
         """Only the running intervals between pauses count."""
         story = Story().move(0, "open").reply(0)

@@ -183,14 +183,16 @@ class _Timeline:
         self.first_response: datetime | None = None
         self.cycles: list[list[datetime | None]] = []  # [started, met_at]
         for event in events:
+            kind = event.type
+            if kind is EventType.STATUS_CHANGED and first_status is None:
+                # The status the ticket was opened in, even when it changed after
+                # ``now``: the ticket's own status is then a later one.
+                first_status = event.old
             if event.at > now:
                 continue
-            kind = event.type
             if kind is EventType.OPENED:
                 self.opened = event.at
             elif kind is EventType.STATUS_CHANGED:
-                if first_status is None:
-                    first_status = event.old
                 changes.append((event.at, category(event.new)))
             elif kind is EventType.COMMENTED and not event.data.get("internal", False):
                 self._comment(event.at, is_customer(ticket, event.actor))
