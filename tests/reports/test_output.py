@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 from datetime import timedelta
@@ -189,6 +190,32 @@ class TestHTML:
         write_html(report, str(tmp_path / "b.html"))
         assert (tmp_path / "a.html").read_text() == (tmp_path / "b.html").read_text()
         assert (tmp_path / "a.html").read_text(encoding="utf-8") == page(report)
+
+    def test_long_tables_are_cut_with_a_note(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A table longer than MAX_ROWS shows its first rows and says where the rest are."""
+        from ticketkit.reports import _html
+
+        monkeypatch.setattr(_html, "MAX_ROWS", 2)
+        tracker = Tracker.in_memory()
+        for n in range(3):
+            tracker.open(f"Ticket {n}", actor="ann@example.com")
+        text = page(build_report(tracker))
+        tickets = text[text.index('<h2 id="tickets">') :]
+        assert tickets.count("<tr>") == 3  # the header and two rows
+        assert "The first 2 of 3 rows" in tickets
+        assert "ticketkit report --csv tickets" in tickets
+
+    def test_an_all_zero_chart_has_whole_ticket_ticks(self) -> None:
+        """A backlog of 0 throughout is drawn on a 0 to 1 axis, not a fractional one."""
+        tracker = Tracker.in_memory()
+        key = tracker.open("Done at once", actor="ann@example.com").key
+        tracker.transition(key, "resolve", actor="alice")
+        text = page(build_report(tracker))
+        backlog = text[text.index("<svg") : text.index("</svg>")]
+        labels = re.findall(r"<text[^>]*>([^<]*)</text>", backlog)
+        assert "0" in labels
+        assert "1" in labels
+        assert not [label for label in labels if "." in label]
 
     def test_empty_tracker(self, make: MakeTracker) -> None:
         """A valid page that says there is no data."""

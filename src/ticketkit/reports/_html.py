@@ -99,7 +99,8 @@ def _series_chart(report: Report, attribute: str, title: str, kind: str) -> str:
         axes.bar(positions, values, color="#4c72b0")
     else:
         axes.step(positions, values, where="mid", color="#c44e52")
-        axes.set_ylim(bottom=0)
+    # Whole tickets from zero, and a visible axis even when every value is 0.
+    axes.set_ylim(bottom=0, top=max(1, max(values, default=0)) * 1.05)
     axes.set_title(title)
     _labels(axes, starts)
     return _svg(figure)
@@ -154,12 +155,23 @@ def _cell(value: object) -> str:
     return f"<td>{html.escape(str(value))}</td>"
 
 
+#: The most rows a table shows on the page; the CSV and JSON forms have them all.
+MAX_ROWS = 1000
+
+
 def _table(name: str, names: Sequence[str], rows: Sequence[dict[str, object]]) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in names)
-    body = "".join("<tr>" + "".join(_cell(r.get(c)) for c in names) + "</tr>" for r in rows)
+    shown = rows[:MAX_ROWS]
+    body = "".join("<tr>" + "".join(_cell(r.get(c)) for c in names) + "</tr>" for r in shown)
+    more = ""
+    if len(rows) > MAX_ROWS:
+        more = (
+            f"<p>The first {MAX_ROWS:,} of {len(rows):,} rows; "
+            f"<code>ticketkit report --csv {html.escape(name)}</code> writes them all.</p>\n"
+        )
     return (
         f'<h2 id="{name}">{html.escape(_TITLES[name])}</h2>\n'
-        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>\n"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>\n{more}"
     )
 
 
