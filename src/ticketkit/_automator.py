@@ -54,6 +54,10 @@ logger = logging.getLogger("ticketkit")
 
 #: How deep the rules triggered by the current write are nested (0 outside rules).
 _DEPTH: contextvars.ContextVar[int] = contextvars.ContextVar("ticketkit_rule_depth", default=0)
+#: The survey_sent notices the current write stored, published with its events.
+_SURVEYS: contextvars.ContextVar[tuple[Event, ...]] = contextvars.ContextVar(
+    "ticketkit_surveys", default=()
+)
 
 _BATCH = 20  # tickets claimed per run_due transaction
 _ATTEMPTS = 5  # tries of one batch when the database breaks a deadlock
@@ -92,7 +96,9 @@ class Automator:
         if self.automation.survey is not None:
             from .surveys._sending import survey_on_write
 
-            survey_on_write(self, tx, ticket, now)
+            # Kept per ticket: a write of two tickets (a link) may send two.
+            others = tuple(e for e in _SURVEYS.get() if e.ticket_id != ticket.id)
+            _SURVEYS.set(others + tuple(survey_on_write(self, tx, ticket, now)))
         if self.automation.timed:
             tx.set_due(ticket.id, self.next_due(ticket, tx.events(ticket.id), now))
         items = notifications(self, ticket, events, now, tx)
@@ -102,6 +108,17 @@ class Automator:
 
     def after_commit(self, events: Sequence[Event]) -> None:
         """After the write: run the rules its events trigger, then deliver."""
+        surveys = _SURVEYS.get()
+        if surveys:
+            # The surveys this write sent, published after its own events. One stored
+            # by a write that rolled back matches no committed write's events (and is
+            # dropped when its ticket is written again).
+            written = {(e.ticket_id, e.version) for e in events}
+            sent = [e for e in surveys if (e.ticket_id, e.version) in written]
+            if sent:
+                _SURVEYS.set(tuple(e for e in surveys if e not in sent))
+                self.tracker._subscribers.publish(sent)
+                events = [*events, *sent]
         rules = self.automation.rules
         depth = _DEPTH.get()
         for event in events:

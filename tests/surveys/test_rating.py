@@ -65,6 +65,22 @@ class TestRate:
             assert (first.rating, first.satisfied) == (4, True)
             assert (second.rating, second.satisfied) == (3, False)
 
+    def test_the_scale_is_the_one_the_survey_was_sent_with(self) -> None:
+        """Changing the scale later does not change what an earlier survey accepts."""
+        with desk() as (tracker, _, sent):
+            resolved(tracker)
+            automation = tracker.automation
+            assert automation is not None
+            tracker.automation = Automation(
+                notifications=automation.notifications,
+                survey=Survey(url_template=URL, secret=SECRET, scale="1-5"),
+            )
+            token = token_in(sent[0])
+            assert check_token(tracker, token).scale == "good_bad"
+            with pytest.raises(ValidationError, match="'good' or 'bad'"):
+                rate(tracker, token, 5)
+            assert rate(tracker, token, "good").scale == "good_bad"
+
     def test_the_ticket_given_must_be_the_tokens(self) -> None:
         """ticket= names the page's ticket: the token's own passes."""
         with desk() as (tracker, _, sent):

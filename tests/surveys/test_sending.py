@@ -98,6 +98,17 @@ class TestSending:
             assert tracker.history(key) == before
             assert rate(tracker, second, "good").rating == "good"
 
+    def test_subscribers_hear_of_the_survey_after_the_resolution(self) -> None:
+        """survey_sent is published right after the resolving write's own events."""
+        with desk() as (tracker, _, _):
+            heard: list[str] = []
+            tracker.subscribe(lambda e: heard.append(e.type.value))
+            resolved(tracker)
+            assert heard[-2:] == ["status_changed", "survey_sent"]
+            tracker.comment("HD-1", "Thanks", actor=CUSTOMER)
+            assert heard[-1] == "commented"
+            assert heard.count("survey_sent") == 1
+
     def test_customers_do_not_see_survey_events(self) -> None:
         """survey_sent and csat_rated are staff-only in a customer's view of the history."""
         with desk() as (tracker, _, sent):
@@ -118,6 +129,8 @@ class TestDelay:
         with desk(delay="1h") as (tracker, clock, sent):
             key = resolved(tracker)
             assert sent == []
+            heard: list[str] = []
+            tracker.subscribe(lambda e: heard.append(e.type.value))
             clock.advance(minutes=59)
             tracker.run_due()
             assert sent == []
@@ -126,6 +139,7 @@ class TestDelay:
             tracker.run_due()
             assert [n.template for n in sent] == ["survey"]
             assert types_of(tracker, key).count("survey_sent") == 1
+            assert heard == ["survey_sent"]
             assert check_token(tracker, token_in(sent[0])).expires == clock.now() + timedelta(
                 days=14
             )

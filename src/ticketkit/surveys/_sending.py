@@ -128,17 +128,18 @@ def _make(
     return event, items
 
 
-def survey_on_write(auto: Automator, tx: Transaction, ticket: Ticket, now: datetime) -> None:
-    """In a write's transaction: send the survey ``ticket`` owes now, if any."""
+def survey_on_write(auto: Automator, tx: Transaction, ticket: Ticket, now: datetime) -> list[Event]:
+    """In a write's transaction: send the survey ``ticket`` owes now; its stored notice."""
     if _category(auto.tracker.workflow, ticket.status) not in _DONE:
-        return  # the common case, without reading the history
+        return []  # the common case, without reading the history
     made = _make(auto, ticket, tx.events(ticket.id), now)
     if made is None:
-        return
+        return []
     event, items = made
-    tx.add_events([event])
+    stored = tx.add_events([event])
     tx.add_outbox(items)
     QUEUED.set(True)
+    return stored
 
 
 def survey_on_due(auto: Automator, work: Work, now: datetime) -> None:
