@@ -62,6 +62,7 @@ class TestData:
             "resolved": 1,
             "reopened": 0,
             "backlog": 1,
+            "time_spent": 0.0,
         }
 
     @pytest.mark.parametrize(
@@ -89,8 +90,8 @@ class TestTables:
         found = build_report(desk(make), until=UNTIL).tables()
         assert tuple(found) == TABLES
         assert found["volume"][:2] == [
-            {"start": "2026-01-05", "opened": 2},
-            {"start": "2026-01-06", "opened": 1},
+            {"start": "2026-01-05", "opened": 2, "time_hours": 0.0},
+            {"start": "2026-01-06", "opened": 1, "time_hours": 0.0},
         ]
         assert found["response_times"] == [
             {"metric": "first_response", "count": 4, "median_hours": 0.75, "p90_hours": 2.0},
@@ -200,7 +201,7 @@ class TestHTML:
         for n in range(3):
             tracker.open(f"Ticket {n}", actor="ann@example.com")
         text = page(build_report(tracker))
-        tickets = text[text.index('<h2 id="tickets">') :]
+        tickets = text[text.index('<h2 id="tickets">') : text.index('<h2 id="time_by_agent">')]
         assert tickets.count("<tr>") == 3  # the header and two rows
         assert "The first 2 of 3 rows" in tickets
         assert "ticketkit report --csv tickets" in tickets

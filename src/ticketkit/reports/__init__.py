@@ -12,7 +12,16 @@ from __future__ import annotations
 from .._spreadsheet import safe_cell
 from ._build import build_report
 from ._html import write_html
-from ._model import Compliance, Durations, Group, PeriodRow, Report, Summary, TicketRow
+from ._model import (
+    Compliance,
+    Durations,
+    Group,
+    PeriodRow,
+    Report,
+    Summary,
+    TicketRow,
+    TimeTotal,
+)
 from ._tables import TABLES, write_csv
 
 __all__ = [
@@ -24,6 +33,7 @@ __all__ = [
     "Report",
     "Summary",
     "TicketRow",
+    "TimeTotal",
     "build_report",
     "safe_cell",
     "write_csv",

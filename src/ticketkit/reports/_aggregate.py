@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 
+from .._timelog import TimeEntry
 from ..sla._calendar import BusinessCalendar
 from ._facts import Facts
 from ._model import BREACHED, MET, RUNNING, Compliance, Durations, Group, Summary, TicketRow
 
-__all__ = ["durations", "groups", "summary", "ticket_row"]
+__all__ = ["durations", "groups", "summary", "ticket_row", "time_totals"]
 
 
 def durations(values: Iterable[timedelta]) -> Durations:
@@ -49,7 +50,31 @@ def ticket_row(facts: Facts, calendar: BusinessCalendar) -> TicketRow:
         sla_first_response=facts.sla.get("first_response"),
         sla_next_response=facts.sla.get("next_response"),
         sla_resolution=facts.sla.get("resolution"),
+        time_spent=facts.time.spent if facts.time else timedelta(0),
+        time_estimate=facts.time.estimate if facts.time else None,
     )
+
+
+def time_totals(
+    all_facts: Iterable[Facts], first: date, last: date
+) -> tuple[dict[str | tuple[str, str], tuple[timedelta, int]], list[TimeEntry]]:
+    """The live time entries for days worked from ``first`` to ``last``, and their totals.
+
+    Totals are keyed by agent and by ``("ticket", key)``: ``(spent, entries)``.
+    """
+    totals: dict[str | tuple[str, str], tuple[timedelta, int]] = {}
+    found: list[TimeEntry] = []
+    for facts in all_facts:
+        if facts.time is None:
+            continue
+        for entry in facts.time.entries:
+            if not first <= entry.on <= last:
+                continue
+            found.append(entry)
+            for key in (entry.agent, ("ticket", entry.ticket_key)):
+                spent, count = totals.get(key, (timedelta(0), 0))
+                totals[key] = (spent + entry.spent, count + 1)
+    return totals, found
 
 
 def _compliance(kind: str, rows: Sequence[TicketRow]) -> Compliance:

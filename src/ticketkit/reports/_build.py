@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+import attrs
+
 from .._errors import ValidationError
 from .._events import Event
 from .._model import Ticket
 from .._query import MAX_LIMIT, Condition, Op, Query
+from .._timelog import TimeEntry
 from ..sla._calendar import BusinessCalendar
 from ..sla._policy import SLAPolicy, TargetKind
-from ._aggregate import groups, summary, ticket_row
+from ._aggregate import groups, summary, ticket_row, time_totals
 from ._facts import Facts, ticket_facts
-from ._model import Report
+from ._model import PeriodRow, Report, TimeTotal
 from ._periods import PERIODS, boundary, period_start, series
 
 if TYPE_CHECKING:
@@ -188,6 +192,10 @@ def build_report(
     if progress is not None and not total:
         progress(0, 0)
     at_start, periods = series(facts, since, end, period, zone)
+    first_day = since.astimezone(zone).date()
+    last_day = (end - timedelta(microseconds=1)).astimezone(zone).date()
+    totals, entries = time_totals(facts, first_day, last_day)
+    periods = _with_time(periods, entries)
     rows = tuple(ticket_row(f, calendar) for f in facts if since <= f.opened < end)
     kinds = _kinds(policy)
     return Report(
@@ -205,7 +213,33 @@ def build_report(
         by_priority=groups("priority", rows, lambda r: (r.priority,), kinds),
         by_tag=groups("tag", rows, lambda r: r.tags, kinds),
         tickets=rows,
+        time_by_agent=_time_totals(totals, lambda key: isinstance(key, str)),
+        time_by_ticket=_time_totals(totals, lambda key: isinstance(key, tuple)),
     )
+
+
+def _with_time(periods: tuple[PeriodRow, ...], entries: list[TimeEntry]) -> tuple[PeriodRow, ...]:
+    """The periods with the time logged for the days worked in each."""
+    if not entries or not periods:
+        return periods
+    starts = [p.start for p in periods]
+    spent = [timedelta(0) for _ in periods]
+    for entry in entries:
+        spent[max(bisect.bisect_right(starts, entry.on) - 1, 0)] += entry.spent
+    return tuple(attrs.evolve(p, time_spent=t) for p, t in zip(periods, spent, strict=True))
+
+
+def _time_totals(
+    totals: Mapping[str | tuple[str, str], tuple[timedelta, int]],
+    wanted: Callable[[str | tuple[str, str]], bool],
+) -> tuple[TimeTotal, ...]:
+    """The totals whose key ``wanted`` keeps, most time first (ties by name)."""
+    found = [
+        TimeTotal(key if isinstance(key, str) else key[1], spent, count)
+        for key, (spent, count) in totals.items()
+        if wanted(key)
+    ]
+    return tuple(sorted(found, key=lambda t: (-t.spent, t.value)))
 
 
 def _is_reporter(ticket: Ticket, actor: str) -> bool:

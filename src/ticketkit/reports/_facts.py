@@ -17,6 +17,7 @@ import attrs
 
 from .._events import Event, EventType
 from .._model import Ticket
+from .._timelog import TimeLog, time_log_of
 from .._workflow import Category, Workflow
 from ..sla._clocks import ClockState, TargetStatus, _Timeline, sla_status
 from ..sla._policy import SLAPolicy
@@ -45,6 +46,7 @@ class Facts:
     merged: bool
     agent: str | None
     sla: dict[str, str] = attrs.field(factory=dict)
+    time: TimeLog | None = None
 
     @property
     def open(self) -> bool:
@@ -138,4 +140,5 @@ def ticket_facts(
         merged=merged,
         agent=_agent(seen, resolved_at),
         sla=sla,
+        time=time_log_of(ticket.key, seen),
     )

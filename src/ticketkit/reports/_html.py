@@ -50,6 +50,8 @@ _TITLES = {
     "by_priority": "By priority",
     "by_tag": "By tag",
     "tickets": "Tickets",
+    "time_by_agent": "Time logged by agent",
+    "time_by_ticket": "Time logged by ticket",
 }
 
 

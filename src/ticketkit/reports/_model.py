@@ -20,6 +20,7 @@ __all__ = [
     "Report",
     "Summary",
     "TicketRow",
+    "TimeTotal",
 ]
 
 #: The SLA outcome of one target of one ticket.
@@ -107,7 +108,9 @@ class PeriodRow:
     ``start`` is its first day in the report's time zone. ``opened`` counts the
     tickets opened in it, ``resolved`` the times a ticket entered a resolved- or
     closed-category state, ``reopened`` the times one left such a state, and
-    ``backlog`` the tickets open at its end (whenever they were opened).
+    ``backlog`` the tickets open at its end (whenever they were opened), and
+    ``time_spent`` the time logged for days worked in it (wall-clock time, as
+    agents log it).
     """
 
     start: date
@@ -115,6 +118,7 @@ class PeriodRow:
     resolved: int = 0
     reopened: int = 0
     backlog: int = 0
+    time_spent: timedelta = timedelta(0)
 
 
 @frozen
@@ -126,7 +130,8 @@ class TicketRow:
     start of the resolved or closed spell the ticket is in at the report's end),
     ``None`` while open. Times are business time on the report's calendar. The
     ``sla_*`` fields are ``"met"``, ``"breached"``, ``"running"`` or ``None``
-    (no such target).
+    (no such target). ``time_spent`` is all the time logged on the ticket before
+    the report's end, ``time_estimate`` its estimate then.
     """
 
     key: str
@@ -147,6 +152,21 @@ class TicketRow:
     sla_first_response: str | None = None
     sla_next_response: str | None = None
     sla_resolution: str | None = None
+    time_spent: timedelta = timedelta(0)
+    time_estimate: timedelta | None = None
+
+
+@frozen
+class TimeTotal:
+    """Time logged (see ``Tracker.log_time``) by one agent, or on one ticket.
+
+    ``value`` is the agent or the ticket's key; ``spent`` the total of the
+    live entries for days worked in the report's period; ``entries`` how many.
+    """
+
+    value: str
+    spent: timedelta
+    entries: int
 
 
 @frozen
@@ -172,6 +192,8 @@ class Report:
     by_priority: tuple[Group, ...] = ()
     by_tag: tuple[Group, ...] = ()
     tickets: tuple[TicketRow, ...] = ()
+    time_by_agent: tuple[TimeTotal, ...] = ()
+    time_by_ticket: tuple[TimeTotal, ...] = ()
 
     @property
     def empty(self) -> bool:

@@ -72,5 +72,13 @@ def series(
     backlog = at_start
     for day, count in zip(days, counts, strict=True):
         backlog += count["opened"] - count["resolved"] + count["reopened"]
-        rows.append(PeriodRow(start=day, backlog=backlog, **count))
+        rows.append(
+            PeriodRow(
+                start=day,
+                opened=count["opened"],
+                resolved=count["resolved"],
+                reopened=count["reopened"],
+                backlog=backlog,
+            )
+        )
     return at_start, tuple(rows)

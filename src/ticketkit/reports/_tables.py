@@ -31,6 +31,8 @@ TABLES = (
     "by_priority",
     "by_tag",
     "tickets",
+    "time_by_agent",
+    "time_by_ticket",
 )
 
 Row = dict[str, object]
@@ -54,6 +56,8 @@ _TICKET_COLUMNS = (
     "sla_first_response",
     "sla_next_response",
     "sla_resolution",
+    "time_hours",
+    "estimate_hours",
 )
 
 
@@ -100,7 +104,7 @@ def columns(report: Report) -> dict[str, tuple[str, ...]]:
     """The columns of each table of ``report``, in order (even for an empty table)."""
     summary_columns = tuple(_summary_row(report.summary))
     return {
-        "volume": ("start", "opened"),
+        "volume": ("start", "opened", "time_hours"),
         "backlog": ("start", "backlog", "opened", "resolved", "reopened"),
         "response_times": ("metric", "count", "median_hours", "p90_hours"),
         "sla": ("kind", "met", "breached", "running", "met_share"),
@@ -110,6 +114,8 @@ def columns(report: Report) -> dict[str, tuple[str, ...]]:
         "by_priority": ("priority", *summary_columns),
         "by_tag": ("tag", *summary_columns),
         "tickets": _TICKET_COLUMNS,
+        "time_by_agent": ("agent", "hours", "entries"),
+        "time_by_ticket": ("key", "hours", "entries"),
     }
 
 
@@ -117,7 +123,10 @@ def tables(report: Report) -> dict[str, list[Row]]:
     """Every table of ``report`` by name (see :data:`TABLES`)."""
     s = report.summary
     return {
-        "volume": [{"start": p.start.isoformat(), "opened": p.opened} for p in report.periods],
+        "volume": [
+            {"start": p.start.isoformat(), "opened": p.opened, "time_hours": hours(p.time_spent)}
+            for p in report.periods
+        ],
         "backlog": [
             {
                 "start": p.start.isoformat(),
@@ -178,8 +187,18 @@ def tables(report: Report) -> dict[str, list[Row]]:
                 "sla_first_response": t.sla_first_response,
                 "sla_next_response": t.sla_next_response,
                 "sla_resolution": t.sla_resolution,
+                "time_hours": hours(t.time_spent),
+                "estimate_hours": hours(t.time_estimate),
             }
             for t in report.tickets
+        ],
+        "time_by_agent": [
+            {"agent": t.value, "hours": hours(t.spent), "entries": t.entries}
+            for t in report.time_by_agent
+        ],
+        "time_by_ticket": [
+            {"key": t.value, "hours": hours(t.spent), "entries": t.entries}
+            for t in report.time_by_ticket
         ],
     }
 
