@@ -47,6 +47,7 @@ if TYPE_CHECKING:
         TransitionInputs,
         WithinDays,
     )
+    from ._macros import Macro, macros_from_data, macros_to_data
     from ._model import Attachment, Comment, Link, LinkKind, NewAttachment, Ticket
     from ._priority import DEFAULT_MATRIX, Impact, Priority, PriorityMatrix, Urgency
     from ._query import Condition, Op, Page, Query
@@ -100,6 +101,9 @@ _LAZY = {
     "Subscription": "_subscriptions",
     "SystemClock": "_clock",
     "Ticket": "_model",
+    "Macro": "_macros",
+    "macros_from_data": "_macros",
+    "macros_to_data": "_macros",
     "TimeEntry": "_timelog",
     "TimeLog": "_timelog",
     "Tracker": "_tracker",
@@ -173,6 +177,7 @@ __all__ = [
     "InvalidWorkflow",
     "Link",
     "LinkKind",
+    "Macro",
     "NewAttachment",
     "NotFound",
     "Notifications",
@@ -210,6 +215,8 @@ __all__ = [
     "bugtracker",
     "get_workflow",
     "helpdesk",
+    "macros_from_data",
+    "macros_to_data",
     "simple",
     "workflow_to_dot",
     "workflow_to_mermaid",
