@@ -27,6 +27,7 @@ TICKET: dict[str, Any] = {
     "tags": ["printer"],
     "fields": {"site": "Berlin"},
     "resolution": "fixed",
+    "watchers": ["carl"],
     "history": [
         {
             "actor": "bob",
@@ -90,6 +91,7 @@ class TestReadJson:
                 ImportedChange("bob", T + timedelta(minutes=30), "resolution", None, "fixed"),
             ],
             comments=[ImportedComment("bob", "Put it out.", T + timedelta(hours=1), True)],
+            watchers=["carl"],
         )
 
     def test_text_and_binary_files_and_blank_lines(self) -> None:

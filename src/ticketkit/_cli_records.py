@@ -118,6 +118,7 @@ def export_record(
         "tags": sorted(ticket.tags),
         "fields": {name: _plain(value) for name, value in sorted(ticket.fields.items())},
         "resolution": ticket.resolution,
+        "watchers": sorted(ticket.watchers),
         "history": _history(ticket, events),
         "comments": [
             {

@@ -126,6 +126,7 @@ class TestJsonRoundTrip:
                     "reporter",
                     "created",
                     "updated",
+                    "watchers",
                 ):
                     assert getattr(a, name) == getattr(b, name), (key, name)
                 assert [(c.author, c.body, c.created, c.internal) for c in old.comments(key)] == [

@@ -43,6 +43,7 @@ _OPTIONAL = (
     "resolution",
     "history",
     "comments",
+    "watchers",
 )
 
 
@@ -115,6 +116,7 @@ def record_from_data(data: object) -> ImportRecord:
         history=history,
         comments=comments,
         source_id=top.get("source_id"),
+        watchers=_list(top, "watchers"),
     )
 
 
