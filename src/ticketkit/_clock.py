@@ -7,7 +7,7 @@ from typing import Protocol, runtime_checkable
 
 from ._errors import ValidationError
 
-__all__ = ["Clock", "FrozenClock", "SystemClock", "ensure_utc"]
+__all__ = ["Clock", "FrozenClock", "SystemClock", "ensure_utc", "optional_instant"]
 
 
 @runtime_checkable
@@ -69,3 +69,20 @@ def ensure_utc(value: datetime, name: str = "datetime") -> datetime:
             field=name,
         )
     return value.astimezone(UTC)
+
+
+def optional_instant(value: object, name: str) -> datetime | None:
+    """``value`` in UTC, or ``None``; a report's or a dry run's ``since`` and ``until``.
+
+    Anything but ``None`` or a timezone-aware datetime is a
+    :class:`ValidationError` on ``name`` saying what to pass.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        raise ValidationError(
+            f"{name} must be a timezone-aware datetime or None, got {value!r:.60}; "
+            "pass datetime(2026, 1, 1, tzinfo=timezone.utc)",
+            field=name,
+        )
+    return ensure_utc(value, name)

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
+from .._clock import optional_instant
 from .._errors import ValidationError
 from .._events import Event
 from .._model import Ticket
@@ -28,24 +29,6 @@ if TYPE_CHECKING:
 __all__ = ["build_report"]
 
 Progress = Callable[[int, int], None]
-
-
-def _instant(value: object, name: str) -> datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, datetime):
-        raise ValidationError(
-            f"{name} must be a timezone-aware datetime, got {value!r}; "
-            "pass datetime(2026, 1, 1, tzinfo=timezone.utc)",
-            field=name,
-        )
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValidationError(
-            f"{name} {value.isoformat()} is naive; pass a timezone-aware datetime "
-            "such as datetime(2026, 1, 1, tzinfo=timezone.utc)",
-            field=name,
-        )
-    return value.astimezone(UTC)
 
 
 def _check(
@@ -151,8 +134,8 @@ def build_report(
     sets the time zone of days and weeks. ``progress(done, total)`` is called
     as tickets are read. See ``docs/reports.md`` for every definition.
     """
-    since = _instant(since, "since")
-    until = _instant(until, "until")
+    since = optional_instant(since, "since")
+    until = optional_instant(until, "until")
     _check(period, calendar, policy, tenant, where, progress)
     if since is not None and until is not None and since >= until:
         raise ValidationError(

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .._clock import optional_instant
 from .._errors import ValidationError
 from .._events import NOTICE_TYPES, Event, EventType
 from .._history import apply_event, replay
@@ -43,24 +44,6 @@ if TYPE_CHECKING:
 __all__ = ["dry_run"]
 
 Progress = Callable[[int, int], None]
-
-
-def _instant(value: object, name: str) -> datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, datetime):
-        raise ValidationError(
-            f"{name} must be a timezone-aware datetime or None, got {value!r:.60}; pass "
-            "datetime(2026, 1, 1, tzinfo=timezone.utc)",
-            field=name,
-        )
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValidationError(
-            f"{name} {value.isoformat()} is naive; pass a timezone-aware datetime such as "
-            "datetime(2026, 1, 1, tzinfo=timezone.utc)",
-            field=name,
-        )
-    return value.astimezone(UTC)
 
 
 def _rule_set(rules: object) -> RuleSet:
@@ -326,8 +309,8 @@ def dry_run(
     what "would have fired" means.
     """
     rule_set = _rule_set(rules)
-    start = _instant(since, "since")
-    end = _instant(until, "until")
+    start = optional_instant(since, "since")
+    end = optional_instant(until, "until")
     _check(tenant, where, progress)
     if end is None:
         # Up to now, what was recorded at this very instant included.
