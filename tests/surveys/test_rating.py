@@ -138,6 +138,24 @@ class TestRefused:
             resolved(tracker)
             self._refused(tracker, _flip(token_in(sent[0]), 3), "forged")
 
+    def test_no_single_character_change_is_accepted(self) -> None:
+        """Every character of the token, changed to any of a few others: never accepted."""
+        with desk() as (tracker, _, sent):
+            key = resolved(tracker)
+            token = token_in(sent[0])
+            before = tracker.history(key)
+            reasons = set()
+            for at, char in enumerate(token):
+                for other in "AaQw_-9.":
+                    if other == char:
+                        continue
+                    with pytest.raises(SurveyTokenError) as refused:
+                        rate(tracker, token[:at] + other + token[at + 1 :], "good")
+                    reasons.add(refused.value.reason)
+            assert reasons == {"forged", "malformed"}
+            assert tracker.history(key) == before
+            assert rate(tracker, token, "good").rating == "good"
+
     def test_a_token_moved_to_another_ticket_is_forged(self) -> None:
         """Rewriting the payload's ticket id breaks the signature."""
         with desk() as (tracker, _, sent):

@@ -68,7 +68,12 @@ def _encode(raw: bytes) -> str:
 def _decode(text: str) -> bytes:
     if not text or not all(c.isascii() and (c.isalnum() or c in "-_") for c in text):
         raise ValueError("not base64url")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    # Only the one canonical spelling: the unused low bits of the last character
+    # would otherwise let several strings stand for the same token.
+    if _encode(raw) != text:
+        raise ValueError("not canonical base64url")
+    return raw
 
 
 def _sign(secret: bytes, payload: bytes) -> bytes:
