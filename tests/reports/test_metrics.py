@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ticketkit import Automation, Event, Query, Tracker
+from ticketkit import Automation, Event, Query, Tracker, _scan
 from ticketkit.access import Principal, Role
-from ticketkit.reports import Compliance, Durations, PeriodRow, Report, _build, build_report
+from ticketkit.reports import Compliance, Durations, PeriodRow, Report, build_report
 from ticketkit.sla import BusinessCalendar, SLAPolicy, Target
 from ticketkit.storage.memory import MemoryStore
 
@@ -305,7 +305,7 @@ def test_a_store_that_reads_events_in_batches(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``store.events_for(ids)`` is used when the store has it, BATCH tickets at a time."""
-    monkeypatch.setattr(_build, "BATCH", 4)
+    monkeypatch.setattr(_scan, "BATCH", 4)
     expected = build_report(desk(tracker_factory("memory", tmp_path)), until=UNTIL)
     store = BatchingStore()
     tracker = desk(lambda **settings: Tracker(store, **defaults(settings)))  # type: ignore[arg-type]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -12,9 +12,9 @@ import attrs
 
 from .._clock import optional_instant
 from .._errors import ValidationError
-from .._events import Event
 from .._model import Ticket
-from .._query import MAX_LIMIT, Condition, Op, Query
+from .._query import Query
+from .._scan import Progress, check_scope, histories, tickets_before
 from .._timelog import TimeEntry
 from ..sla._calendar import BusinessCalendar
 from ..sla._policy import SLAPolicy, TargetKind
@@ -27,8 +27,6 @@ if TYPE_CHECKING:
     from .._tracker import Tracker
 
 __all__ = ["build_report"]
-
-Progress = Callable[[int, int], None]
 
 
 def _check(
@@ -50,65 +48,7 @@ def _check(
         raise ValidationError(
             f"policy must be a ticketkit.sla.SLAPolicy or None, got {policy!r}", field="policy"
         )
-    if tenant is not None and (not isinstance(tenant, str) or not tenant):
-        raise ValidationError(
-            f"tenant must be a tenant's name or None for every tenant, got {tenant!r}",
-            field="tenant",
-        )
-    if where is not None and not isinstance(where, Mapping | Query):
-        raise ValidationError(
-            f"where must be a query such as {{'queue': 'it'}} or a Query, got {where!r}",
-            field="where",
-        )
-    if progress is not None and not callable(progress):
-        raise ValidationError(
-            f"progress must be a function of (done, total) or None, got {progress!r}",
-            field="progress",
-        )
-
-
-def _tickets(
-    tracker: Tracker, where: Mapping[str, Any] | Query | None, tenant: str | None, until: datetime
-) -> list[Ticket]:
-    """Every ticket that matches ``where`` and ``tenant``, opened before ``until``, by id."""
-    query = where if isinstance(where, Query) else Query.build(where)
-    wanted = [*query.conditions, Condition("created", Op.LT, until)]
-    if tenant is not None:
-        wanted.append(Condition("tenant", Op.EQ, tenant))
-    found: list[Ticket] = []
-    cursor: str | None = None
-    while True:
-        page = tracker.query(wanted, text=query.text, limit=MAX_LIMIT, cursor=cursor)
-        found.extend(page.items)
-        cursor = page.next_cursor
-        if cursor is None:
-            return found
-
-
-#: How many tickets' events are asked for at once from a store that reads them together.
-BATCH = 500
-
-
-def _histories(tracker: Tracker, tickets: list[Ticket]) -> Iterator[list[Event]]:
-    """Each ticket's events, in the order of ``tickets``.
-
-    A store with ``events_for(ticket_ids) -> Mapping[int, list[Event]]`` (each
-    ticket's events, oldest first) is asked :data:`BATCH` tickets at a time;
-    any other store once per ticket, with ``events(ticket_id)``.
-    """
-    store = tracker.store
-    batched: Callable[[list[int]], Mapping[int, list[Event]]] | None = getattr(
-        store, "events_for", None
-    )
-    if batched is None:
-        for ticket in tickets:
-            yield store.events(ticket.id)
-        return
-    for start in range(0, len(tickets), BATCH):
-        chunk = tickets[start : start + BATCH]
-        found = batched([ticket.id for ticket in chunk])
-        for ticket in chunk:
-            yield list(found.get(ticket.id, ()))
+    check_scope(tenant, where, progress)
 
 
 def build_report(
@@ -151,7 +91,7 @@ def build_report(
         calendar = policy.calendar if policy is not None else BusinessCalendar.always()
     zone = ZoneInfo(calendar.timezone)
     end = tracker.clock.now().astimezone(UTC) if until is None else until
-    tickets = _tickets(tracker, where, tenant, end)
+    tickets = tickets_before(tracker, where, tenant, end)
     if since is None:
         first = min((t.created for t in tickets), default=end)
         if first >= end:
@@ -167,8 +107,8 @@ def build_report(
     is_customer = customer if customer is not None else _is_reporter
     facts: list[Facts] = []
     total = len(tickets)
-    histories = _histories(tracker, tickets)
-    for done, (ticket, events) in enumerate(zip(tickets, histories, strict=True), start=1):
+    found = histories(tracker, tickets)
+    for done, (ticket, events) in enumerate(zip(tickets, found, strict=True), start=1):
         facts.append(ticket_facts(workflow, ticket, events, end, is_customer, policy))
         if progress is not None and (done % 100 == 0 or done == total):
             progress(done, total)

@@ -19,7 +19,7 @@ rules that recorded them, so ``max_depth`` holds back what it held back live.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +30,8 @@ from .._errors import ValidationError
 from .._events import NOTICE_TYPES, Event, EventType
 from .._history import apply_event, replay
 from .._model import Comment, Ticket
-from .._query import MAX_LIMIT, Condition, Op, Query
+from .._query import Query
+from .._scan import Progress, check_scope, histories, tickets_before
 from ._conditions import RuleContext
 from ._dry_run_act import simulate
 from ._dry_run_model import DryRun, Firing, RuleSummary
@@ -43,8 +44,6 @@ if TYPE_CHECKING:
 
 __all__ = ["dry_run"]
 
-Progress = Callable[[int, int], None]
-
 
 def _rule_set(rules: object) -> RuleSet:
     if isinstance(rules, RuleSet):
@@ -56,24 +55,6 @@ def _rule_set(rules: object) -> RuleSet:
     )
 
 
-def _check(tenant: object, where: object, progress: object) -> None:
-    if tenant is not None and (not isinstance(tenant, str) or not tenant):
-        raise ValidationError(
-            f"tenant must be a tenant's name or None for every tenant, got {tenant!r}",
-            field="tenant",
-        )
-    if where is not None and not isinstance(where, Mapping | Query):
-        raise ValidationError(
-            f"where must be a query such as {{'queue': 'it'}} or a Query, got {where!r:.60}",
-            field="where",
-        )
-    if progress is not None and not callable(progress):
-        raise ValidationError(
-            f"progress must be a function of (done, total) or None, got {progress!r:.60}",
-            field="progress",
-        )
-
-
 def _automator(tracker: Tracker, rules: RuleSet) -> Automator:
     """The tracker's automation with ``rules`` in place of its own, checked against it."""
     from .._automation import Automation
@@ -81,24 +62,6 @@ def _automator(tracker: Tracker, rules: RuleSet) -> Automator:
 
     base = tracker.automation or Automation()
     return Automator(tracker, attrs.evolve(base, rules=rules))
-
-
-def _tickets(
-    tracker: Tracker, where: Mapping[str, Any] | Query | None, tenant: str | None, until: datetime
-) -> list[Ticket]:
-    """Every ticket that matches ``where`` and ``tenant``, opened before ``until``, by id."""
-    query = where if isinstance(where, Query) else Query.build(where)
-    wanted = [*query.conditions, Condition("created", Op.LT, until)]
-    if tenant is not None:
-        wanted.append(Condition("tenant", Op.EQ, tenant))
-    found: list[Ticket] = []
-    cursor: str | None = None
-    while True:
-        page = tracker.query(wanted, limit=MAX_LIMIT, cursor=cursor)
-        found.extend(page.items)
-        cursor = page.next_cursor
-        if cursor is None:
-            return found
 
 
 def _depths(events: Sequence[Event]) -> dict[int, int]:
@@ -311,7 +274,7 @@ def dry_run(
     rule_set = _rule_set(rules)
     start = optional_instant(since, "since")
     end = optional_instant(until, "until")
-    _check(tenant, where, progress)
+    check_scope(tenant, where, progress)
     if end is None:
         # Up to now, what was recorded at this very instant included.
         end = tracker.clock.now().astimezone(UTC)
@@ -325,13 +288,14 @@ def dry_run(
             field="since",
         )
     auto = _automator(tracker, rule_set)
-    tickets = _tickets(tracker, where, tenant, bound)
+    tickets = tickets_before(tracker, where, tenant, bound)
     keyed: list[tuple[datetime, int, int, int, Firing]] = []
     limited = 0
     active = 0
     total = len(tickets)
-    for done, ticket in enumerate(tickets, start=1):
-        events = tracker.store.events(ticket.id)
+    for done, (ticket, events) in enumerate(
+        zip(tickets, histories(tracker, tickets), strict=True), start=1
+    ):
         active += any((start is None or e.at >= start) and e.at < bound for e in events)
         if events and events[0].type is EventType.OPENED:
             walk = _Walk(tracker, auto, rule_set, events, start, bound)
