@@ -98,7 +98,6 @@ class TestData:
             assert tracker.automation == FULL
             assert tracker.config.prefix == "HD"
 
-
     def test_a_worker_config_reads_field_and_workflow_tables(self) -> None:
         """Custom fields as tables and a workflow as a table, as ticketkit init's file has."""
         from ticketkit import simple
