@@ -4,17 +4,20 @@
 format with comments and history (original actors and times), so ``export``
 then ``import`` into a fresh database keeps tickets, statuses, comments and
 history. ``--format csv`` writes one row per ticket, every cell through
-:func:`ticketkit._spreadsheet.safe_cell`. ``import`` reads either through
-:mod:`ticketkit.importers` into ``Tracker.import_tickets``.
+:func:`ticketkit._spreadsheet.safe_cell`. ``import`` reads either, a Trac
+environment or a Roundup export, through :mod:`ticketkit.importers` into
+``Tracker.import_tickets``; ``import --dry-run`` is ``plan_import``.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TextIO, cast
 
+import attrs
 import click
 
 from ._cli_config import json_option, open_tracker, url_option
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["export_command", "import_command"]
 
 _FORMATS = click.Choice(["json", "csv"])
+_SOURCES = click.Choice(["json", "csv", "trac", "roundup"])
 
 
 def _tickets(tracker: Tracker) -> Iterator[Ticket]:
@@ -120,16 +124,66 @@ def _progress(show: bool) -> Iterator[Progress | None]:
         yield update
 
 
+def _dry_run(tracker: Tracker, records: Iterable[ImportRecord], as_json: bool) -> None:
+    """Print what importing ``records`` would do (``plan_import``); exit 1 on a problem."""
+    from ._errors import ValidationError
+    from .importers import plan_import
+
+    plan = plan_import(tracker, records)
+    if as_json:
+        emit_json(
+            {
+                "imported": 0,
+                "checked": plan.records,
+                "batches": 0,
+                "dry_run": True,
+                "keys": {},
+                "ok": plan.ok,
+                "tickets": plan.tickets,
+                "changes": plan.changes,
+                "comments": plan.comments,
+                "problems": [attrs.asdict(p) for p in plan.problems],
+                "unmapped": {kind: dict(values) for kind, values in plan.unmapped.items()},
+                "not_imported": [attrs.asdict(n) for n in plan.not_imported],
+            }
+        )
+        if not plan.ok:
+            raise SystemExit(1)
+        return
+    for kind, values in plan.unmapped.items():
+        shown = ", ".join(f"{value!r} ({count})" for value, count in values.items())
+        say(f"unknown {kind}: {shown}")
+    if plan.not_imported:
+        say(
+            f"{len(plan.not_imported)} things the source has cannot be imported (--json lists them)"
+        )
+    if plan.problems:
+        first = plan.problems[0]
+        where = f"record {first.index}" + (f" ({first.source_id})" if first.source_id else "")
+        more = len(plan.problems) - 1
+        also = f"; and {more} more record(s) would be refused" if more else ""
+        raise ValidationError(f"{where}: {first.message}{also}", field=first.field)
+    click.echo(
+        f"checked {plan.records} tickets: all can be imported, with {plan.changes} changes "
+        f"and {plan.comments} comments (nothing stored)"
+    )
+
+
 def _records(
     source: str | IO[str],
     fmt: str,
     mapping: dict[str, str | None],
     keep_quotes: bool,
     tracker: Tracker,
-) -> Iterator[ImportRecord]:
+) -> Iterable[ImportRecord]:
     from ._cli_records import unquoted
-    from .importers import read_csv, read_json
+    from .importers import read_csv, read_json, read_roundup, read_trac
 
+    if fmt in ("trac", "roundup"):
+        if not isinstance(source, str):
+            raise click.BadParameter(f"a {fmt} source is a path, not stdin", param_hint="FILE")
+        reader = read_trac if fmt == "trac" else read_roundup
+        return reader(source)
     if fmt == "json":
         return read_json(source)
     records = read_csv(source, mapping=mapping or None, fields=tracker.config.fields)
@@ -148,11 +202,19 @@ def _mapping(given: tuple[str, ...]) -> dict[str, str | None]:
 
 def import_command() -> click.Command:
     @click.command("import", short_help="Import tickets with their history.")
-    @click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+    @click.argument("file", type=click.Path(exists=True, allow_dash=True))
     @click.option(
-        "--format", "fmt", type=_FORMATS, help="[default: csv for *.csv, else json (JSON Lines)]"
+        "--format",
+        "fmt",
+        type=_SOURCES,
+        help="json (JSON Lines), csv, trac (a Trac environment or its trac.db) or roundup "
+        "(a roundup-admin export directory) [default: csv for *.csv, else json].",
     )
-    @click.option("--dry-run", is_flag=True, help="Check every record; store nothing.")
+    @click.option(
+        "--dry-run",
+        is_flag=True,
+        help="Check every record and list what cannot be mapped; store nothing.",
+    )
     @click.option("--batch-size", type=click.IntRange(min=1), default=500, show_default=True)
     @click.option(
         "--map",
@@ -178,33 +240,37 @@ def import_command() -> click.Command:
         url: str | None,
         as_json: bool,
     ) -> None:
-        """Import tickets, with their history, from FILE (JSON Lines or CSV; - is stdin).
+        """Import tickets, with their history, from FILE: JSON Lines or CSV (- is stdin),
+        a Trac environment, or a roundup-admin export directory.
 
         The import stops at the first bad record, naming its line and record
-        number; the batches before it are kept (use --dry-run first).
+        number; the batches before it are kept (use --dry-run first: it reads
+        everything, stores nothing, and lists every record that would stop the
+        import and every status, priority, queue, field or user it cannot map).
         """
-        from ._tracker import Tracker
-        from .storage.memory import MemoryStore
-
         fmt = fmt or ("csv" if file.lower().endswith(".csv") else "json")
         mapping = _mapping(columns)
+        if fmt in ("json", "csv") and file != "-" and Path(file).is_dir():
+            raise click.BadParameter(
+                f"{file!r} is a directory; give a {fmt} file", param_hint="FILE"
+            )
         source: str | IO[str] = sys.stdin if file == "-" else file
         with reporting(), open_tracker(ctx, url) as tracker:
-            target = Tracker(MemoryStore(), config=tracker.config) if dry_run else tracker
             records = _records(source, fmt, mapping, keep_quotes, tracker)
+            if dry_run:
+                _dry_run(tracker, records, as_json)
+                return
             with _progress(sys.stderr.isatty()) as progress:
-                report = target.import_tickets(records, batch_size=batch_size, progress=progress)
+                report = tracker.import_tickets(records, batch_size=batch_size, progress=progress)
         result: dict[str, Any] = {
-            "imported": 0 if dry_run else report.imported,
+            "imported": report.imported,
             "checked": report.imported,
-            "batches": 0 if dry_run else report.batches,
-            "dry_run": dry_run,
-            "keys": {} if dry_run else dict(report.keys),
+            "batches": report.batches,
+            "dry_run": False,
+            "keys": dict(report.keys),
         }
         if as_json:
             emit_json(result)
-        elif dry_run:
-            click.echo(f"checked {report.imported} tickets: all can be imported (nothing stored)")
         else:
             click.echo(f"imported {report.imported} tickets in {report.batches} batches")
 

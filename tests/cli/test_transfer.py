@@ -245,9 +245,51 @@ class TestDryRunAndBadInput:
         env = fresh(source / "copy")
         ok(run("init", env=env))
         report = as_json(run("import", "out.jsonl", "--dry-run", "--json", env=env))
-        assert report == {"imported": 0, "checked": 6, "batches": 0, "dry_run": True, "keys": {}}
+        assert report == {
+            "imported": 0,
+            "checked": 6,
+            "batches": 0,
+            "dry_run": True,
+            "keys": {},
+            "ok": True,
+            "tickets": 6,
+            "changes": report["changes"],
+            "comments": 3,
+            "problems": [],
+            "unmapped": {},
+            "not_imported": [],
+        }
+        assert report["changes"] > 0
         assert as_json(run("list", "--json", env=env))["items"] == []
         assert "nothing stored" in ok(run("import", "out.jsonl", "--dry-run", env=env)).stdout
+
+    def test_dry_run_lists_every_problem_and_unknown_value(self, run: Run, tmp_path: Path) -> None:
+        """Unlike the import, a dry run goes on past a bad record and names every unknown value."""
+        ok(run("init"))
+        good = {"title": "Fine", "reporter": "ann", "created": "2024-05-01T09:30:00Z"}
+        lines = [
+            {**good, "status": "frozen", "source_id": "A"},
+            good,
+            {**good, "status": "frozen", "source_id": "B"},
+            {**good, "queue": "nowhere", "source_id": "C"},
+        ]
+        (tmp_path / "in.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+        result = run("import", "in.jsonl", "--dry-run", "--json")
+        assert result.exit_code == 1
+        report = json.loads(result.stdout)
+        assert (report["ok"], report["checked"], report["tickets"]) == (False, 4, 1)
+        assert [(p["index"], p["source_id"], p["field"]) for p in report["problems"]] == [
+            (0, "A", "status"),
+            (2, "B", "status"),
+            (3, "C", "queue"),
+        ]
+        assert report["unmapped"] == {"status": {"frozen": 2}, "queue": {"nowhere": 1}}
+        text = run("import", "in.jsonl", "--dry-run")
+        assert text.exit_code == 1
+        assert "unknown status: 'frozen' (2)" in text.stderr
+        assert "Error: record 0 (A)" in text.stderr
+        assert "and 2 more record(s) would be refused" in text.stderr
+        assert as_json(run("list", "--json"))["items"] == []
 
     @pytest.mark.parametrize("dry_run", [[], ["--dry-run"]])
     def test_bad_line_names_it_and_changes_nothing(
@@ -260,7 +302,12 @@ class TestDryRunAndBadInput:
         bad = {**good, "status": "frozen", "source_id": "OLD-3"}
         lines = [json.dumps(good), json.dumps(good), json.dumps(bad)]
         (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        refused(run("import", "in.jsonl", *dry_run), 1, "record 2", "OLD-3", "'frozen'")
+        if dry_run:
+            result = run("import", "in.jsonl", *dry_run)
+            assert result.exit_code == 1
+            assert "Error: record 2 (OLD-3): unknown state 'frozen'" in result.stderr
+        else:
+            refused(run("import", "in.jsonl", *dry_run), 1, "record 2", "OLD-3", "'frozen'")
         (tmp_path / "in.jsonl").write_text(lines[0] + "\n{oops\n", encoding="utf-8")
         refused(run("import", "in.jsonl", *dry_run), 1, "line 2 of in.jsonl", "not valid JSON")
         assert [t["title"] for t in as_json(run("list", "--json"))["items"]] == ["Already here"]

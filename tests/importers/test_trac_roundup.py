@@ -460,3 +460,40 @@ class TestRoundupBadInput:
         shutil.rmtree(copy / "msg-files")
         with pytest.raises(ImportRecordError, match=r"msg-files/0/msg1 is missing"):
             Tracker.in_memory().import_tickets(read_roundup(copy))
+
+
+class TestCommand:
+    """``ticketkit import --format trac|roundup``, with and without ``--dry-run``."""
+
+    def test_trac_dry_run_then_import(
+        self,
+        trac: tuple[Path, dict[str, Any]],
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        from click.testing import CliRunner
+
+        from ticketkit import cli
+
+        env, expected = trac
+        monkeypatch.chdir(tmp_path)
+        clean = {"TICKETKIT_URL": None, "TICKETKIT_CONFIG": None, "TICKETKIT_ACTOR": None}
+
+        def invoke(*args: str) -> Any:
+            return CliRunner().invoke(cli.build_cli(), list(args), env=clean)
+
+        assert invoke("init", "--workflow", "bugtracker", "--prefix", "TK").exit_code == 0
+        planned = invoke("import", str(env), "--format", "trac", "--dry-run", "--json")
+        assert planned.exit_code == 0, planned.output
+        plan = json.loads(planned.stdout)
+        assert (plan["ok"], plan["dry_run"]) == (True, True)
+        assert plan["tickets"] == len(expected)
+        assert {n["what"] for n in plan["not_imported"]} >= {"attachment"}
+        listed = invoke("list", "--json")
+        assert json.loads(listed.stdout)["items"] == []
+        done = invoke("import", str(env), "--format", "trac", "--json")
+        assert done.exit_code == 0, done.output
+        assert json.loads(done.stdout)["imported"] == len(expected)
+        shown = json.loads(invoke("show", "TK-1", "--json").stdout)
+        assert shown["ticket"]["title"] == expected["1"]["values"]["summary"]
+        assert shown["history"][0]["actor"] == expected["1"]["values"]["reporter"]
