@@ -18,7 +18,9 @@ from .._scan import Progress, check_scope, histories, tickets_before
 from .._timelog import TimeEntry
 from ..sla._calendar import BusinessCalendar
 from ..sla._policy import SLAPolicy, TargetKind
+from ..surveys._summary import SurveyRecord, survey_records
 from ._aggregate import groups, summary, ticket_row, time_totals
+from ._csat import csat_rows
 from ._facts import Facts, ticket_facts
 from ._model import PeriodRow, Report, TimeTotal
 from ._periods import PERIODS, boundary, period_start, series
@@ -106,10 +108,12 @@ def build_report(
     workflow = tracker.workflow
     is_customer = customer if customer is not None else _is_reporter
     facts: list[Facts] = []
+    surveys: list[SurveyRecord] = []
     total = len(tickets)
     found = histories(tracker, tickets)
     for done, (ticket, events) in enumerate(zip(tickets, found, strict=True), start=1):
         facts.append(ticket_facts(workflow, ticket, events, end, is_customer, policy))
+        surveys.extend(survey_records(ticket, events))
         if progress is not None and (done % 100 == 0 or done == total):
             progress(done, total)
     if progress is not None and not total:
@@ -136,6 +140,7 @@ def build_report(
         by_priority=groups("priority", rows, lambda r: (r.priority,), kinds),
         by_tag=groups("tag", rows, lambda r: r.tags, kinds),
         tickets=rows,
+        csat=csat_rows(surveys, since, end),
         time_by_agent=_time_totals(totals, lambda key: isinstance(key, str)),
         time_by_ticket=_time_totals(totals, lambda key: isinstance(key, tuple)),
     )

@@ -49,6 +49,7 @@ _TITLES = {
     "by_queue": "By queue",
     "by_priority": "By priority",
     "by_tag": "By tag",
+    "csat": "Customer satisfaction (CSAT)",
     "tickets": "Tickets",
     "time_by_agent": "Time logged by agent",
     "time_by_ticket": "Time logged by ticket",

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from attrs import frozen
 
 __all__ = [
+    "CSATRow",
     "Compliance",
     "Durations",
     "Group",
@@ -170,6 +171,37 @@ class TimeTotal:
 
 
 @frozen
+class CSATRow:
+    """Customer satisfaction of the surveys sent in the period (see ``docs/surveys.md``).
+
+    ``dimension`` is ``"overall"``, ``"agent"`` or ``"queue"``; ``name`` is the
+    agent or queue (``None`` overall, and for the surveys of unassigned
+    tickets). ``satisfied`` counts the answers "good", 4 and 5;
+    ``rating_sum`` and ``rated`` are the sum and count of the 1-5 ratings.
+    """
+
+    dimension: str
+    name: str | None
+    sent: int
+    answered: int
+    satisfied: int
+    rating_sum: int = 0
+    rated: int = 0
+
+    @property
+    def response_rate(self) -> float | None:
+        return self.answered / self.sent if self.sent else None
+
+    @property
+    def score(self) -> float | None:
+        return self.satisfied / self.answered if self.answered else None
+
+    @property
+    def mean(self) -> float | None:
+        return self.rating_sum / self.rated if self.rated else None
+
+
+@frozen
 class Report:
     """Everything :func:`~ticketkit.reports.build_report` found, as plain values.
 
@@ -192,6 +224,7 @@ class Report:
     by_priority: tuple[Group, ...] = ()
     by_tag: tuple[Group, ...] = ()
     tickets: tuple[TicketRow, ...] = ()
+    csat: tuple[CSATRow, ...] = ()
     time_by_agent: tuple[TimeTotal, ...] = ()
     time_by_ticket: tuple[TimeTotal, ...] = ()
 

@@ -15,6 +15,7 @@ from typing import TextIO
 
 from .._errors import ValidationError
 from .._spreadsheet import write_csv as _write_rows
+from ._csat import CSAT_COLUMNS, csat_table
 from ._model import Durations, Group, Report, Summary
 
 __all__ = ["TABLES", "columns", "tables", "write_csv"]
@@ -30,6 +31,7 @@ TABLES = (
     "by_queue",
     "by_priority",
     "by_tag",
+    "csat",
     "tickets",
     "time_by_agent",
     "time_by_ticket",
@@ -113,6 +115,7 @@ def columns(report: Report) -> dict[str, tuple[str, ...]]:
         "by_queue": ("queue", *summary_columns),
         "by_priority": ("priority", *summary_columns),
         "by_tag": ("tag", *summary_columns),
+        "csat": CSAT_COLUMNS,
         "tickets": _TICKET_COLUMNS,
         "time_by_agent": ("agent", "hours", "entries"),
         "time_by_ticket": ("key", "hours", "entries"),
@@ -167,6 +170,7 @@ def tables(report: Report) -> dict[str, list[Row]]:
         "by_queue": _group_rows(report.by_queue, "queue"),
         "by_priority": _group_rows(report.by_priority, "priority"),
         "by_tag": _group_rows(report.by_tag, "tag"),
+        "csat": csat_table(report.csat),
         "tickets": [
             {
                 "key": t.key,
