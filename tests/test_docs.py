@@ -134,6 +134,7 @@ def test_crash_reference_names_every_public_name(module: str) -> None:
         "ticketkit.intake.email",
         "ticketkit.kb",
         "ticketkit.reports",
+        "ticketkit.surveys",
     ],
 )
 def test_api_reference_names_every_public_name(module: str) -> None:

@@ -207,6 +207,9 @@ class TestErasePerson:
         tracker.comment(own.key, f"I tried {SECRET}", actor=PERSON)
         tracker.comment(own.key, "Agent reply", actor="ann")
         tracker.attach(own.key, "log.txt", b"log", actor=PERSON)
+        # Free text of hers in event data: a time entry's note.
+        tracker.log_time(own.key, "5m", actor=PERSON, note=f"phoned about {SECRET}")
+        tracker.log_time(own.key, "5m", actor="ann", note="ann's own note")
         watched = tracker.open("Someone else's", actor="zed@other.example", tenant=A)
         tracker.watch(watched.key, PERSON, actor="ann")
         tracker.assign(watched.key, PERSON, actor="ann")
@@ -238,6 +241,8 @@ class TestErasePerson:
         assert tracker.get(watched).watchers == {alias}
         mine = [c for c in tracker.comments(own) if c.author == alias]
         assert [c.body for c in mine] == [""]
+        notes = [(e.agent, e.note) for e in tracker.time_log(own).entries]
+        assert notes == [(alias, None), ("ann", "ann's own note")]
         assert mine[0].redacted_by == "root"
         assert [c.author for c in tracker.comments(own)][1] == "ann"
         for key in (own, watched):

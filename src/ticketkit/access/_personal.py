@@ -308,7 +308,7 @@ def _erase_one(
                     actor=alias if event.actor == person else event.actor,
                     old=_swap(event.old, person, alias),
                     new=_swap(event.new, person, alias),
-                    data=_swap(dict(event.data), person, alias),
+                    data=_without_their_text(event, person, _swap(dict(event.data), person, alias)),
                 )
             )
         for comment in theirs:
@@ -319,6 +319,22 @@ def _erase_one(
             tx.update_attachment(evolve(attachment, uploaded_by=alias))
         stored = tx.add_events([ticket_event(new, EventType.ERASED, actor, now, pseudonym=alias)])
     tracker._publish(stored)
+
+
+#: Free text a person writes into an event's data: a rating's comment, a time entry's note.
+_FREE_TEXT = {
+    EventType.CSAT_RATED: "comment",
+    EventType.TIME_LOGGED: "note",
+    EventType.TIME_REMOVED: "note",
+}
+
+
+def _without_their_text(event: Event, person: str, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with the text ``person`` wrote in the event blanked, as their comments are."""
+    key = _FREE_TEXT.get(event.type)
+    if key is not None and event.actor == person and data.get(key) is not None:
+        data[key] = None
+    return data
 
 
 # -- export ----------------------------------------------------------------------------------
