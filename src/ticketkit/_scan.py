@@ -48,11 +48,17 @@ def check_scope(tenant: object, where: object, progress: object) -> None:
 
 
 def tickets_before(
-    tracker: Tracker, where: Mapping[str, Any] | Query | None, tenant: str | None, until: datetime
+    tracker: Tracker,
+    where: Mapping[str, Any] | Query | None,
+    tenant: str | None,
+    until: datetime | None,
 ) -> list[Ticket]:
-    """Every ticket that matches ``where`` (text too) and ``tenant``, opened before ``until``."""
+    """Every ticket that matches ``where`` (text too) and ``tenant``, opened before ``until``
+    (``None``: whenever)."""
     query = where if isinstance(where, Query) else Query.build(where)
-    wanted = [*query.conditions, Condition("created", Op.LT, until)]
+    wanted = list(query.conditions)
+    if until is not None:
+        wanted.append(Condition("created", Op.LT, until))
     if tenant is not None:
         wanted.append(Condition("tenant", Op.EQ, tenant))
     found: list[Ticket] = []

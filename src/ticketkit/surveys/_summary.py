@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .._clock import optional_instant
 from .._errors import ValidationError
 from .._events import Event, EventType
 from .._model import Ticket
+from .._scan import check_scope, histories, tickets_before
 from ._settings import is_satisfied
 
 if TYPE_CHECKING:
@@ -209,18 +211,6 @@ def summarise(
     )
 
 
-def _when(value: object, name: str) -> datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, datetime) or value.utcoffset() is None:
-        raise ValidationError(
-            f"{name} must be a timezone-aware datetime such as datetime(2026, 1, 1, "
-            f"tzinfo=timezone.utc), got {value!r}",
-            field=name,
-        )
-    return value.astimezone(UTC)
-
-
 def csat_summary(
     tracker: Tracker,
     *,
@@ -233,36 +223,15 @@ def csat_summary(
     ``tenant`` keeps one tenant's tickets (``None``: every tenant). Answers
     count with the survey they answer, whenever they came.
     """
-    start = _when(since, "since")
-    end = _when(until, "until")
+    start = optional_instant(since, "since")
+    end = optional_instant(until, "until")
     if start is not None and end is not None and start >= end:
         raise ValidationError(
             f"since {start.isoformat()} is not before until {end.isoformat()}", field="since"
         )
-    if tenant is not None and (not isinstance(tenant, str) or not tenant):
-        raise ValidationError(
-            f"tenant must be a tenant's name or None for every tenant, got {tenant!r}",
-            field="tenant",
-        )
-    from .._query import MAX_LIMIT, Condition, Op
-
-    wanted = [] if end is None else [Condition("created", Op.LT, end)]
-    if tenant is not None:
-        wanted.append(Condition("tenant", Op.EQ, tenant))
-    # A store with events_for(ids) reads a page's histories in one go.
-    batch = getattr(tracker.store, "events_for", None)
+    check_scope(tenant, None, None)
+    tickets = tickets_before(tracker, None, tenant, end)
     records: list[SurveyRecord] = []
-    cursor: str | None = None
-    while True:
-        page = tracker.query(wanted, limit=MAX_LIMIT, cursor=cursor)
-        histories: Mapping[int, Sequence[Event]] = (
-            batch([t.id for t in page.items]) if callable(batch) and page.items else {}
-        )
-        for ticket in page.items:
-            events = histories.get(ticket.id)
-            if events is None:
-                events = tracker.store.events(ticket.id)
-            records.extend(survey_records(ticket, events))
-        cursor = page.next_cursor
-        if cursor is None:
-            return summarise(records, start, end, tenant)
+    for ticket, events in zip(tickets, histories(tracker, tickets), strict=True):
+        records.extend(survey_records(ticket, events))
+    return summarise(records, start, end, tenant)
