@@ -18,6 +18,7 @@ __all__ = [
     "MAX_TITLE",
     "check_body",
     "check_name",
+    "check_note",
     "check_reference",
     "check_title",
     "parse_choice",
@@ -79,6 +80,21 @@ def check_body(value: object, field: str = "description", *, allow_empty: bool =
             field=field,
         )
     return value
+
+
+def check_note(value: object, field: str, limit: int) -> str | None:
+    """An optional short text (a note, a rating's comment): stripped, ``None`` when empty.
+
+    Multi-line text as :func:`check_body` takes it, at most ``limit`` characters.
+    """
+    if value is None:
+        return None
+    text = check_body(value, field).strip()
+    if len(text) > limit:
+        raise ValidationError(
+            f"{field} is {len(text)} characters long; the limit is {limit}", field=field
+        )
+    return text or None
 
 
 def check_name(value: object, field: str) -> str:

@@ -23,7 +23,7 @@ from attrs import frozen
 from ._clock import ensure_utc
 from ._errors import NotFound, ValidationError
 from ._events import Event, EventType, ticket_event
-from ._text import check_body, check_name
+from ._text import check_name, check_note
 from .rules._duration import parse_duration
 
 if TYPE_CHECKING:
@@ -106,17 +106,6 @@ def _seconds(value: object, what: str, limit: timedelta) -> int:
     return int(length.total_seconds())
 
 
-def _note(value: object) -> str | None:
-    if value is None:
-        return None
-    text = check_body(value, "note").strip()
-    if len(text) > _MAX_NOTE:
-        raise ValidationError(
-            f"note is {len(text)} characters long; the limit is {_MAX_NOTE}", field="note"
-        )
-    return text or None
-
-
 def _day(value: object, default: datetime) -> date:
     if value is None:
         return default.date()
@@ -145,7 +134,7 @@ def log_time(
     """Record that ``actor`` spent ``spent`` on the ticket, on the day ``on`` (default today)."""
     who = check_name(actor, "actor")
     seconds = _seconds(spent, "spent", MAX_ENTRY)
-    text = _note(note)
+    text = check_note(note, "note", _MAX_NOTE)
     now = tracker._now()
     day = _day(on, now)
     with tracker.store.transaction() as tx:
@@ -167,7 +156,7 @@ def remove_time(
     An entry of another ticket, or one already removed, is :class:`NotFound`.
     """
     who = check_name(actor, "actor")
-    text = _note(note)
+    text = check_note(note, "note", _MAX_NOTE)
     if isinstance(entry, bool) or not isinstance(entry, int):
         raise ValidationError(f"entry must be a time entry's id, got {entry!r}", field="entry")
     now = tracker._now()

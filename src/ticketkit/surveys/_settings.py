@@ -13,7 +13,7 @@ import attrs
 from attrs import field
 
 from .._errors import ValidationError
-from .._text import check_body, check_name
+from .._text import check_name, check_note
 from ..rules._duration import format_duration, parse_duration
 
 __all__ = ["MAX_COMMENT", "SCALES", "Survey", "check_comment", "check_rating", "is_satisfied"]
@@ -228,11 +228,4 @@ def is_satisfied(rating: object) -> bool:
 
 def check_comment(value: object) -> str | None:
     """A rating's comment stripped (``None`` when empty), or ValidationError."""
-    if value is None:
-        return None
-    text = check_body(value, "comment").strip()
-    if len(text) > MAX_COMMENT:
-        raise ValidationError(
-            f"comment is {len(text)} characters long; the limit is {MAX_COMMENT}", field="comment"
-        )
-    return text or None
+    return check_note(value, "comment", MAX_COMMENT)
